@@ -48,7 +48,9 @@ def uscc_with_check_digit(first17: str) -> str:
 
 
 def national_id_with_check_digit(first17: str) -> str:
-    return first17 + ric.calc_check_digit(first17)
+    """Complete a 17-digit resident ID body with its check digit (demo data and tests)."""
+    # stdnum's calc_check_digit takes the full number and ignores its last character.
+    return first17 + ric.calc_check_digit(first17 + "0")
 
 
 def mask_national_id(value: str | None) -> str | None:
