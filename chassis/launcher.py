@@ -47,7 +47,14 @@ SERVICES = [a for a in APPS if a.name != "gateway"]
 
 def available_apps() -> list[AppSpec]:
     """The apps whose package exists in this checkout."""
-    return [a for a in APPS if importlib.util.find_spec(f"{a.module}.app") is not None]
+    found = []
+    for app in APPS:
+        try:
+            if importlib.util.find_spec(f"{app.module}.app") is not None:
+                found.append(app)
+        except ModuleNotFoundError:  # the app's package is not in this checkout
+            continue
+    return found
 
 
 @dataclass
