@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -39,12 +40,17 @@ class Database:
         self.is_sqlite = is_sqlite_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
+            # One connection per session (cheap for a local file): with a bounded pool, sessions
+            # waiting for the single write lock could hold every pooled connection.
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["poolclass"] = NullPool
         else:
             kwargs.update(
                 pool_size=pool_size,
                 max_overflow=max_overflow,
-                pool_pre_ping=True,
+                # No pre-ping (a round trip per checkout): a disconnect error invalidates the
+                # whole pool, so after a database restart one request gets a 503 and the next
+                # ones reconnect.
                 pool_timeout=5,
                 pool_recycle=1800,
             )

@@ -141,7 +141,10 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox relay: publish failed (%s); retrying in %.1fs", exc, backoff)
                 await self.publisher.reset()
-                await self._sleep(backoff)
+                # A plain sleep: commits keep ringing the wake-up bell while the broker is away,
+                # and answering each ring would turn the backoff into a busy loop.
+                await asyncio.sleep(backoff)
+                self._wake.clear()
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent >= self.settings.relay_batch_size:

@@ -125,7 +125,8 @@ def setup_logging(service: str, level: str = "INFO", as_json: bool = True) -> No
     handler.setFormatter(JsonLogFormatter(service) if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # aiokafka logs every refused connection as an error; the chassis reports outages itself.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
