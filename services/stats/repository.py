@@ -1,0 +1,197 @@
+"""Queries and writes shared by the use cases: indicator definitions, the pre-aggregate upsert,
+facts, period locks. All on the caller's session; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from services.stats.domain import (
+    Aggregation,
+    Cell,
+    Dimension,
+    IndicatorDef,
+    RuleDef,
+    RuleKind,
+    Source,
+    contribution_change,
+    from_units,
+)
+from services.stats.models import (
+    Indicator,
+    IndicatorAggregate,
+    IndicatorFact,
+    PeriodClosure,
+    Target,
+    ValidationRule,
+    Zone,
+)
+from services.stats.periods import Period, PeriodType
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def to_def(row: Indicator) -> IndicatorDef:
+    return IndicatorDef(
+        code=row.code,
+        name=row.name,
+        unit=row.unit,
+        period_type=PeriodType(row.period_type),
+        aggregation=Aggregation(row.aggregation),
+        source=Source(row.source),
+        cumulative=row.cumulative,
+        decimals=row.decimals,
+        higher_is_better=row.higher_is_better,
+        dimension=Dimension(row.dimension) if row.dimension else None,
+    )
+
+
+async def indicator_rows(session: AsyncSession) -> list[Indicator]:
+    return list((await session.execute(select(Indicator).order_by(col(Indicator.position), Indicator.code))).scalars())
+
+
+async def indicator_defs(session: AsyncSession) -> dict[str, IndicatorDef]:
+    return {row.code: to_def(row) for row in await indicator_rows(session)}
+
+
+async def active_rules(session: AsyncSession, codes: Iterable[str] | None = None) -> list[RuleDef]:
+    query = select(ValidationRule).where(col(ValidationRule.active).is_(True))
+    if codes is not None:
+        query = query.where(col(ValidationRule.indicator_code).in_(list(codes)))
+    rows = (await session.execute(query.order_by(col(ValidationRule.id)))).scalars()
+    return [RuleDef(id=r.id or 0, indicator_code=r.indicator_code, kind=RuleKind(r.kind), params=r.params, name=r.name) for r in rows]
+
+
+async def get_zone(session: AsyncSession, zone_id: str) -> Zone | None:
+    return await session.get(Zone, zone_id)
+
+
+async def is_closed(session: AsyncSession, zone_id: str, period: str) -> bool:
+    return await session.get(PeriodClosure, (zone_id, period)) is not None
+
+
+async def closures(session: AsyncSession, zone_ids: Iterable[str] | None = None) -> set[tuple[str, str]]:
+    query = select(PeriodClosure.zone_id, PeriodClosure.period)
+    if zone_ids is not None:
+        query = query.where(col(PeriodClosure.zone_id).in_(list(zone_ids)))
+    return {(z, p) for z, p in (await session.execute(query)).all()}
+
+
+# --- the pre-aggregate ------------------------------------------------------------------------------
+
+
+async def add_to_aggregate(
+    session: AsyncSession, zone_id: str, indicator_code: str, period: Period, delta_sum: int, delta_count: int
+) -> None:
+    """Move one aggregate row by (Δ sum, Δ count) atomically (INSERT … ON CONFLICT DO UPDATE SET
+    sum = sum + Δ), so concurrent acceptances never lose an update."""
+    if delta_sum == 0 and delta_count == 0:
+        return
+    table: Any = IndicatorAggregate.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(
+        zone_id=zone_id,
+        indicator_code=indicator_code,
+        period=str(period),
+        year=period.year,
+        period_type=period.type.value,
+        sum_units=delta_sum,
+        count=delta_count,
+        updated_at=now(),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.zone_id, table.c.indicator_code, table.c.period],
+        set_={
+            "sum_units": table.c.sum_units + stmt.excluded.sum_units,
+            "count": table.c.count + stmt.excluded.count,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    await session.execute(stmt)
+
+
+async def apply_value_change(
+    session: AsyncSession, zone_id: str, indicator_code: str, period: Period, old_units: int | None, new_units: int | None
+) -> None:
+    delta_sum, delta_count = contribution_change(old_units, new_units)
+    await add_to_aggregate(session, zone_id, indicator_code, period, delta_sum, delta_count)
+
+
+async def record_fact(
+    session: AsyncSession,
+    ind: IndicatorDef,
+    *,
+    zone_id: str,
+    period: Period,
+    contributor: str,
+    units: int,
+    as_of: datetime,
+    origin: str,
+    event_id: str | None = None,
+    event_type: str | None = None,
+    recorded_by: str | None = None,
+) -> bool:
+    """Record (or replace) one contributor's value for a period and move the aggregate by the
+    difference. A ``latest`` value older than the one held is ignored. Returns whether it applied."""
+    as_of = as_of.astimezone(UTC)  # SQLite keeps no offset: store UTC everywhere
+    fact = await session.get(IndicatorFact, (zone_id, ind.code, str(period), contributor))
+    old: int | None = None
+    if fact is not None:
+        if ind.aggregation is Aggregation.LATEST and aware(fact.as_of) > as_of:
+            return False
+        old = fact.value_units
+        fact.value_units, fact.as_of, fact.origin = units, as_of, origin
+        fact.event_id, fact.event_type, fact.recorded_by = event_id, event_type, recorded_by
+    else:
+        fact = IndicatorFact(
+            zone_id=zone_id,
+            indicator_code=ind.code,
+            period=str(period),
+            contributor=contributor,
+            value_units=units,
+            as_of=as_of,
+            origin=origin,
+            event_id=event_id,
+            event_type=event_type,
+            recorded_by=recorded_by,
+        )
+    session.add(fact)
+    await apply_value_change(session, zone_id, ind.code, period, old, units)
+    return True
+
+
+async def cells_for(
+    session: AsyncSession, zone_id: str, years: Iterable[int], codes: Iterable[str] | None = None
+) -> dict[str, dict[Period, Cell]]:
+    """The zone's aggregate rows for whole years, by indicator code then period (index on zone, year)."""
+    table: Any = IndicatorAggregate.__table__  # type: ignore[attr-defined]
+    query = select(table.c.indicator_code, table.c.period, table.c.sum_units, table.c.count).where(
+        table.c.zone_id == zone_id, table.c.year.in_(list(years))
+    )
+    if codes is not None:
+        query = query.where(table.c.indicator_code.in_(list(codes)))
+    out: dict[str, dict[Period, Cell]] = {}
+    for code, period_text, sum_units, count in (await session.execute(query)).all():
+        period = Period.parse(period_text)
+        out.setdefault(code, {})[period] = Cell(period, int(sum_units), int(count))
+    return out
+
+
+async def targets_for(session: AsyncSession, zone_id: str, year: int) -> dict[str, Decimal]:
+    rows = (await session.execute(select(Target).where(Target.zone_id == zone_id, Target.year == year))).scalars()
+    return {r.indicator_code: from_units(r.target_units) for r in rows}
