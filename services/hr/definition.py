@@ -1,0 +1,29 @@
+"""The HR service as the chassis runs it: routers, tables, migrations, events, consumers, seed."""
+
+from pathlib import Path
+
+from chassis.service import ServiceDefinition
+from services.hr.api import router
+from services.hr.consumers import CONSUMERS
+from services.hr.events import EVENTS
+from services.hr.models import HrTable
+from services.hr.seed import seed
+from services.hr.settings import HrSettings
+
+DEFINITION = ServiceDefinition(
+    name="hr",
+    title="人事服务 HR service",
+    description=(
+        "岗位管理：员额总控、岗位与职级薪酬带、人员身份（锁定身份 / 社会化聘用 / 派驻）、竞聘上岗与双向选择、"
+        "聘任、绩效考核（KPI、容错、末位、园区×部门×个人系数）与工资总控。"
+        " Position-based HR: headcount quota, positions and pay bands, staff identities, competitive appointment,"
+        " appointments, evaluation with coefficients, payroll within the annual cap."
+    ),
+    routers=[router],
+    metadata=HrTable.metadata,
+    migrations_dir=Path(__file__).parent / "migrations",
+    events=EVENTS,
+    settings_class=HrSettings,
+    consumers=CONSUMERS,
+    seed=seed,
+)
