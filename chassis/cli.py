@@ -370,62 +370,55 @@ ITEM_HEADERS: dict[str, str] = {
     "编码": "code",
     "事项名称": "name",
     "名称": "name",
-    "事项类型": "item_type",
-    "类型": "item_type",
+    "事项类型": "category",
+    "类型": "category",
     "主管部门": "competent_department",
     "实施机关": "implementing_body",
     "赋权机关": "delegating_authority",
     "委托机关": "delegating_authority",
     "设定依据": "legal_basis",
     "法律依据": "legal_basis",
+    "受理条件": "conditions",
     "法定时限": "statutory_days",
     "法定时限（工作日）": "statutory_days",
     "承诺时限": "promised_days",
     "承诺时限（工作日）": "promised_days",
-    "申请材料": "materials",
-    "收费标准": "fee",
-    "收费": "fee",
-    "是否收费": "fee",
-    "可告知承诺": "commitment_allowed",
+    "到现场次数": "on_site_visits",
+    "收费标准": "fee_yuan",
+    "收费标准（元）": "fee_yuan",
+    "收费（元）": "fee_yuan",
+    "收费说明": "fee_note",
     "告知承诺制": "commitment_allowed",
-    "允许告知承诺": "commitment_allowed",
-    "办件类型": "handling_type",
-    "即办件": "immediate",
-    "到现场次数": "onsite_visits",
-    "父项编码": "parent_code",
-    "上级事项编码": "parent_code",
-    "层级": "level",
-    "说明": "description",
-    "备注": "description",
+    "可告知承诺": "commitment_allowed",
+    "是否适用告知承诺制": "commitment_allowed",
+    "核查期限": "verification_window_days",
+    "核查期限（工作日）": "verification_window_days",
+    "申请材料": "materials",
+    "生效日期": "effective_from",
 }
 
 ADMISSION_HEADERS: dict[str, str] = {
     "功能区": "zone_id",
     "功能区编码": "zone_id",
-    "主导产业": "industry",
-    "产业": "industry",
-    "细分领域": "sector_name",
-    "细分行业": "sector_name",
-    "行业名称": "sector_name",
-    "细分领域编码": "sector_code",
+    "细分行业代码": "sector_code",
     "行业代码": "sector_code",
-    "行业编码": "sector_code",
+    "细分行业": "sector_name",
+    "细分行业名称": "sector_name",
+    "细分领域": "sector_name",
     "产业链": "chain_code",
-    "产业链编码": "chain_code",
+    "产业链代码": "chain_code",
+    "最低协议投资额": "min_total_investment_wan",
+    "最低协议投资额（万元）": "min_total_investment_wan",
     "最低投资强度": "min_investment_intensity_wan_per_mu",
-    "投资强度": "min_investment_intensity_wan_per_mu",
     "最低投资强度（万元/亩）": "min_investment_intensity_wan_per_mu",
-    "亩均产值": "min_output_per_mu_wan",
+    "最低亩均产值": "min_output_per_mu_wan",
     "最低亩均产值（万元/亩）": "min_output_per_mu_wan",
-    "亩均税收": "min_tax_per_mu_wan",
+    "最低亩均税收": "min_tax_per_mu_wan",
     "最低亩均税收（万元/亩）": "min_tax_per_mu_wan",
-    "最低协议投资额": "min_investment_wan",
-    "最低投资额（万元）": "min_investment_wan",
-    "单位产值能耗": "max_energy_per_output",
-    "最高单位产值能耗": "max_energy_per_output",
-    "最高单位产值能耗（吨标煤/万元）": "max_energy_per_output",
-    "说明": "description",
-    "备注": "description",
+    "最高单位产值能耗": "max_energy_per_output_tce_per_wan",
+    "最高单位产值能耗（吨标准煤/万元）": "max_energy_per_output_tce_per_wan",
+    "说明": "note",
+    "备注": "note",
 }
 
 CALENDAR_HEADERS: dict[str, str] = {
@@ -440,6 +433,7 @@ CALENDAR_HEADERS: dict[str, str] = {
 _TRUE = {"true", "1", "yes", "y", "是", "允许", "可以", "√", "✓", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "不允许", "不可以", "×", "✗", "f"}
 _LIST_SPLIT = re.compile(r"\s*[;；、,，|\n]\s*")
+_RECORD_SPLIT = re.compile(r"\s*[;；|\n]\s*")  # list items that are records ("code:名称、说明") keep their commas
 
 
 def _chinese_label(text: str) -> str:
@@ -548,8 +542,11 @@ def convert(value: Any, kind: str, schema: dict[str, Any]) -> Any:
         raise ValueError(f"应为 是/否 expected yes/no: {value!r}")
     if kind == "array":
         item_kind, item_schema = RequestSchema({"_": schema.get("items") or {}}).type_of("_")
-        parts = [p for p in _LIST_SPLIT.split(str(text)) if p]
+        splitter = _RECORD_SPLIT if item_kind == "object" else _LIST_SPLIT
+        parts = [p.strip() for p in splitter.split(str(text)) if p.strip()]
         return [convert(p, item_kind, item_schema) for p in parts]
+    if kind == "object" and {"code", "name"} <= set(schema.get("properties") or {}):
+        return _code_name(str(text), schema)
     if kind == "object":
         try:
             return json.loads(str(text))
@@ -563,6 +560,25 @@ def convert(value: Any, kind: str, schema: dict[str, Any]) -> Any:
     if isinstance(text, bool | int | float):
         return text
     return str(text)
+
+
+_OPTIONAL_MARKS = ("（选交）", "(选交)", "（非必须）", "(optional)", "?", "？")
+
+
+def _code_name(text: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``business_licence:营业执照`` → {"code", "name"}; a trailing （选交） or ? makes it optional."""
+    if text.lstrip().startswith("{"):
+        return json.loads(text)  # type: ignore[no-any-return]
+    match = re.fullmatch(r"\s*([^:：]+?)\s*[:：]\s*(.+?)\s*", text)
+    if match is None:
+        raise ValueError(f"应写成 编码:名称 expected code:name: {text!r}")
+    item: dict[str, Any] = {"code": match[1], "name": match[2]}
+    for mark in _OPTIONAL_MARKS:
+        if item["name"].endswith(mark):
+            item["name"] = item["name"][: -len(mark)].strip()
+            if "mandatory" in (schema.get("properties") or {}):
+                item["mandatory"] = False
+    return item
 
 
 def build_body(
@@ -898,20 +914,23 @@ def cmd_status(api: Api, args: argparse.Namespace) -> int:
 # --- gateway administration, exports ----------------------------------------------------------------
 
 
-def cmd_accounts_create(api: Api, args: argparse.Namespace) -> int:
-    password = args.initial_password
-    generated = False
+def _initial_password(args: argparse.Namespace) -> tuple[str, bool]:
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    if not password:
-        password, generated = secrets.token_urlsafe(12), True
+        return sys.stdin.readline().rstrip("\n"), False
+    if args.initial_password:
+        return str(args.initial_password), False
+    return secrets.token_urlsafe(12), True
+
+
+def cmd_accounts_create(api: Api, args: argparse.Namespace) -> int:
+    password, generated = _initial_password(args)
     roles = sorted({r.strip() for chunk in args.roles or () for r in chunk.split(",") if r.strip()})
-    body: dict[str, Any] = {"username": args.new_username, "password": password, "kind": args.kind, "roles": roles}
-    for key, value in (("zone_id", args.zone), ("department", args.dept), ("uscc", args.uscc), ("name", args.name)):
+    body: dict[str, Any] = {
+        "username": args.new_username, "password": password, "kind": args.kind, "name": args.name, "roles": roles,
+    }
+    for key, value in (("zone_id", args.zone), ("department", args.dept), ("uscc", args.uscc)):
         if value:
             body[key] = value
-    if args.kind == "system" and args.event_types:
-        body["event_types"] = [t for chunk in args.event_types for t in chunk.split(",") if t.strip()]
     created = api.request(
         "gateway", "POST", "/admin/accounts", f"创建账户 {args.new_username} create account", json=body,
         headers={"Idempotency-Key": idempotency_key("/admin/accounts", body)},
@@ -919,10 +938,29 @@ def cmd_accounts_create(api: Api, args: argparse.Namespace) -> int:
     if args.json:
         print_json(created)
     else:
-        print(f"已创建账户 account created: {created.get('username', args.new_username)} ({args.kind}"
-              + (f", {','.join(roles)}" if roles else "") + ")")
+        print(
+            f"已创建账户 account created: {created.get('username', args.new_username)} ({args.kind}"
+            + (f", {','.join(roles)}" if roles else "")
+            + (f", {args.zone}" if args.zone else "")
+            + ")"
+        )
     if generated:
         print(f"初始密码（仅显示一次，请安全转交）/ initial password, shown once: {password}")
+    return EXIT_OK
+
+
+def cmd_clients_create(api: Api, args: argparse.Namespace) -> int:
+    event_types = sorted({t.strip() for chunk in args.event_types or () for t in chunk.split(",") if t.strip()})
+    body = {"client_id": args.client_id_new, "name": args.name, "event_types": event_types}
+    created = api.request(
+        "gateway", "POST", "/admin/clients", f"登记外部系统 {args.client_id_new} register client", json=body,
+        headers={"Idempotency-Key": idempotency_key("/admin/clients", body)},
+    ).json()
+    if args.json:
+        print_json(created)
+        return EXIT_OK
+    print(f"已登记外部系统 client registered: {created.get('client_id')} ({created.get('name')}), 事件类型 {len(event_types)} 种")
+    print(f"客户端密钥（仅显示一次）/ client secret, shown once: {created.get('client_secret')}")
     return EXIT_OK
 
 
@@ -931,8 +969,8 @@ def cmd_keys_rotate(api: Api, args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return EXIT_OK
-    kid = result.get("kid") or result.get("active_kid") or result.get("current")
-    print(f"签名密钥已轮换 / signing key rotated{f': new kid {kid}' if kid else ''}")
+    retired = ", ".join(result.get("retired") or []) or "-"
+    print(f"签名密钥已轮换 / signing key rotated: 当前 current {result.get('kid')}，退役 retired {retired}")
     print("旧公钥仍保留在 JWKS 中，已签发的令牌到期前继续有效 / old public keys stay in the JWKS until issued tokens expire")
     return EXIT_OK
 
@@ -1107,18 +1145,26 @@ def build_parser() -> argparse.ArgumentParser:
     acc = command(sub, "accounts", "账户管理 accounts (gateway)", remote=False)
     accsub = acc.add_subparsers(dest="accounts_command", required=True, metavar="ACTION")
     p = command(accsub, "create", "创建账户 create an account (gateway POST /admin/accounts)")
-    p.add_argument("new_username", metavar="USERNAME", help="新账户的用户名 the new account's username")
-    p.add_argument("--kind", required=True, choices=["staff", "enterprise", "admin", "system"], help="账户类型 account kind")
+    p.add_argument("new_username", metavar="USERNAME", help="新账户的登录名 the new account's username")
+    p.add_argument("--kind", required=True, choices=["staff", "enterprise", "admin"], help="账户类型 account kind")
+    p.add_argument("--name", required=True, help="姓名或企业名称 display name")
     p.add_argument("--roles", action="append", help="角色（逗号分隔），如 approvals,approvals-admin / roles")
     p.add_argument("--zone", help="所属功能区（市级人员不填）/ zone id (none for city level)")
-    p.add_argument("--dept", help="部门编码 department code")
+    p.add_argument("--dept", help="部门代码 department code")
     p.add_argument("--uscc", help="企业统一社会信用代码 the enterprise's USCC")
-    p.add_argument("--name", help="姓名或单位名称 display name")
-    p.add_argument("--event-types", action="append", help="系统客户端可订阅的事件类型 event types (system)")
-    p.add_argument("--initial-password", help="初始密码（默认随机生成）/ initial password (default: generated)")
+    p.add_argument("--initial-password", help="初始密码（默认随机生成并显示一次）/ initial password (default: generated)")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取初始密码 read it from stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accounts_create, remote=True)
+
+    cl = command(sub, "clients", "外部系统客户端 system clients of other government systems (gateway)", remote=False)
+    clsub = cl.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
+    p = command(clsub, "create", "登记外部系统客户端 register a client (gateway POST /admin/clients)")
+    p.add_argument("client_id_new", metavar="CLIENT_ID", help="客户端标识，如 credit-platform")
+    p.add_argument("--name", required=True, help="系统名称，如 信用平台")
+    p.add_argument("--event-types", action="append", help="允许接收的事件类型（逗号分隔）/ event types it may receive")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_clients_create, remote=True)
 
     keys = command(sub, "keys", "签名密钥 signing keys (gateway)", remote=False)
     keysub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
