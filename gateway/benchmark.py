@@ -1,0 +1,121 @@
+"""The gateway hop, measured: the same cheap read directly against a service and through the gateway.
+
+``python -m gateway.benchmark [--clients 20] [--seconds 5]`` starts, as separate processes on free
+loopback ports, a minimal FastAPI "ping" service (the ceiling) and the real gateway (temporary
+SQLite database, rate limits raised so that the benchmark measures the hop and not the limiter)
+whose ``/api/investment`` points at it, then drives both with the same aiohttp load generator and
+prints requests/s, median and p99 latency, and the ratio. Everything stops by itself.
+
+The HTTP client in the gateway's hot path decides this figure (issue 9 calibration on this
+machine: httpx's default AsyncClient 0.07× direct, httpx over an aiohttp transport 0.24×,
+aiohttp 0.46×); the gateway uses aiohttp with a pooled keep-alive connector per backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from chassis.broker import free_port, wait_for_port
+
+PING_APP = '''
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/ping")
+async def ping() -> dict[str, bool]:
+    return {"ok": True}
+'''
+
+
+async def _load(url: str, clients: int, seconds: float) -> tuple[float, float, float, int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                async with session.get(url) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - start)
+
+        for _ in range(50):  # warm up the pools
+            async with session.get(url) as response:
+                await response.read()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
+    return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000, errors
+
+
+def _start(args: list[str], env: dict[str, str], cwd: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port, 30, process)
+    return process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    workdir = tempfile.mkdtemp(prefix="gateway-bench-")
+    Path(workdir, "ping_app.py").write_text(PING_APP)
+    backend_port, gateway_port = free_port(), free_port()
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([workdir, repo]), "ZONE_VAR_DIR": workdir}
+    gateway_env = {
+        **env,
+        "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/gateway.db",
+        "GATEWAY_INVESTMENT_URL": f"http://127.0.0.1:{backend_port}",
+        "GATEWAY_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",  # no broker needed for the hop
+        "GATEWAY_RELAY_ENABLED": "false",
+        "GATEWAY_CONSUMERS_ENABLED": "false",
+        "GATEWAY_RATE_LIMIT_PER_S": "1000000",
+        "GATEWAY_RATE_LIMIT_BURST": "1000000",
+        "GATEWAY_LOG_LEVEL": "WARNING",
+    }
+    processes = []
+    try:
+        processes.append(_start(["ping_app:app"], env, workdir, backend_port))
+        processes.append(_start(["gateway.app:create_app", "--factory"], gateway_env, repo, gateway_port))
+        direct = asyncio.run(_load(f"http://127.0.0.1:{backend_port}/ping", args.clients, args.seconds))
+        via = asyncio.run(_load(f"http://127.0.0.1:{gateway_port}/api/investment/ping", args.clients, args.seconds))
+        one_direct = asyncio.run(_load(f"http://127.0.0.1:{backend_port}/ping", 1, args.seconds / 2))
+        one_via = asyncio.run(_load(f"http://127.0.0.1:{gateway_port}/api/investment/ping", 1, args.seconds / 2))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+    print(f"{args.clients} clients, {args.seconds:.0f} s each, GET /ping")
+    print(f"  direct        {direct[0]:8.0f} req/s  median {direct[1]:6.2f} ms  p99 {direct[2]:6.2f} ms  errors {direct[3]}")
+    print(f"  via gateway   {via[0]:8.0f} req/s  median {via[1]:6.2f} ms  p99 {via[2]:6.2f} ms  errors {via[3]}")
+    print(f"  ratio         {via[0] / direct[0]:.2f}x direct")
+    print(f"1 client: added median latency {one_via[1] - one_direct[1]:.2f} ms "
+          f"(direct {one_direct[1]:.2f} ms, via gateway {one_via[1]:.2f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
