@@ -72,6 +72,9 @@ SERVICES = [name for name in APP_PORTS if name != "gateway"]
 #: Where ``serve`` records the port it listens on, for ``healthcheck`` in the same container.
 SERVE_STATE = Path(os.environ.get("TMPDIR", "/tmp")) / "zonectl-serve.json"
 
+#: The HTTP transport (None: the network). Unit tests put an ``httpx.MockTransport`` here.
+TRANSPORT: Any = None
+
 
 class CliError(Exception):
     """A failure the operator can act on: one line, and the exit code."""
@@ -204,7 +207,9 @@ class Api:
 
             lang = "en, zh-CN;q=0.5" if self.args.lang == "en" else "zh-CN, en;q=0.5"
             self._client = httpx.Client(
-                timeout=self.args.timeout, headers={"Accept-Language": lang, "User-Agent": "zonectl"}
+                timeout=self.args.timeout,
+                headers={"Accept-Language": lang, "User-Agent": "zonectl"},
+                transport=TRANSPORT,
             )
         return self._client
 
@@ -495,7 +500,8 @@ def load_request_schema(api: Api, app: str, method: str, path: str) -> RequestSc
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> dict[str, Any]:
-    if depth > 10:
+    """The schema with its ``$ref``s (and those of its list items and properties) replaced."""
+    if depth > 8 or not isinstance(schema, dict):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
@@ -505,9 +511,14 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any], depth: int = 0) -> di
         return _resolve(spec, {**node, **{k: v for k, v in schema.items() if k != "$ref"}}, depth + 1)
     if "allOf" in schema and len(schema["allOf"]) == 1:
         return _resolve(spec, {**schema["allOf"][0], **{k: v for k, v in schema.items() if k != "allOf"}}, depth + 1)
-    if "anyOf" in schema:
-        return {**schema, "anyOf": [_resolve(spec, s, depth + 1) for s in schema["anyOf"]]}
-    return schema
+    out = dict(schema)
+    if "anyOf" in out:
+        out["anyOf"] = [_resolve(spec, s, depth + 1) for s in out["anyOf"]]
+    if isinstance(out.get("items"), dict):
+        out["items"] = _resolve(spec, out["items"], depth + 1)
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: _resolve(spec, v, depth + 1) for k, v in out["properties"].items()}
+    return out
 
 
 def convert(value: Any, kind: str, schema: dict[str, Any]) -> Any:
