@@ -209,9 +209,13 @@ class _Refusal:
     title: tuple[str, str]
     detail: tuple[str, str]
     headers: dict[str, str] | None = None
+    reason: str | None = None
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: _Refusal, backend: str | None = None) -> None:
+    extra = {"backend": backend} if backend else {}
+    if refusal.reason:
+        extra["reason"] = refusal.reason
     response = problem_response(
         Request(scope),
         status=refusal.status,
@@ -219,7 +223,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: _Refusal,
         title=refusal.title,
         detail=refusal.detail,
         headers=refusal.headers,
-        extra={"backend": backend} if backend else None,
+        extra=extra or None,
     )
     await response(scope, receive, send)
 
@@ -343,4 +347,5 @@ def _unavailable(exc: BackendUnavailable) -> _Refusal:
         503, "service-unavailable", ("服务暂不可用", "Service unavailable"),
         (f"{exc.backend} 服务暂时无法访问，请稍后重试", f"The {exc.backend} service is unavailable ({exc.reason}); retry later"),
         {"Retry-After": str(exc.retry_after_s)},
+        exc.reason,
     )
