@@ -128,7 +128,7 @@ async def test_a_stopped_service_gives_503_with_retry_after_at_once_and_its_circ
     assert (await gw.client.get("/api/investment/healthz")).status_code == 200
     backend.stop()
     breaker = gw.state.backends["investment"].breaker
-    for attempt in range(3):
+    for _ in range(3):
         started = time.monotonic()
         r = await gw.client.get("/api/investment/healthz")
         assert r.status_code == 503, r.text
