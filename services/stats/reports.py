@@ -500,9 +500,10 @@ async def accept_report(session: AsyncSession, principal: Principal, report_id: 
     )
     period = Period.parse(report.period)
     accepted: dict[str, int] = {}
+    changes = repo.AggregateChanges()
     for row in (await session.execute(select(ReportValue).where(ReportValue.report_id == report.id))).scalars():
         # The aggregate moves from what was last accepted to what is accepted now.
-        await repo.apply_value_change(session, report.zone_id, row.indicator_code, period, row.accepted_units, row.value_units)
+        changes.add(report.zone_id, row.indicator_code, period, row.accepted_units, row.value_units)
         if row.value_units is None:
             await session.delete(row)
             continue
@@ -510,6 +511,7 @@ async def accept_report(session: AsyncSession, principal: Principal, report_id: 
         accepted[row.indicator_code] = row.value_units
         session.add(row)
     await session.flush()
+    await changes.write(session)
     await _trail(session, report, "accepted", principal, note=note)
     defs = await repo.indicator_defs(session)
     await record_event(
@@ -631,13 +633,15 @@ async def revise_report(session: AsyncSession, principal: Principal, report_id: 
         form_codes=sorted(merged),
         explanations=explanations,
     )
+    changes = repo.AggregateChanges()
     for code, u in changed.items():
-        await repo.apply_value_change(session, report.zone_id, code, period, current.get(code), u)
+        changes.add(report.zone_id, code, period, current.get(code), u)
         row = rows.get(code) or ReportValue(
             report_id=report.id, indicator_code=code, zone_id=report.zone_id, uscc=report.uscc, period=report.period
         )
         row.value_units = row.accepted_units = u
         session.add(row)
+    await changes.write(session)
     before = {c: fmt(from_units(current[c]), _decimals(defs, c)) if c in current else None for c in sorted(changed)}
     after = {c: fmt(from_units(u), _decimals(defs, c)) for c, u in sorted(changed.items())}
     session.add(

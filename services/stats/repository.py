@@ -94,42 +94,59 @@ async def closures(session: AsyncSession, zone_ids: Iterable[str] | None = None)
 # --- the pre-aggregate ------------------------------------------------------------------------------
 
 
-async def add_to_aggregate(
-    session: AsyncSession, zone_id: str, indicator_code: str, period: Period, delta_sum: int, delta_count: int
-) -> None:
-    """Move one aggregate row by (Δ sum, Δ count) atomically (INSERT … ON CONFLICT DO UPDATE SET
-    sum = sum + Δ), so concurrent acceptances never lose an update."""
-    if delta_sum == 0 and delta_count == 0:
-        return
-    table: Any = IndicatorAggregate.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(
-        zone_id=zone_id,
-        indicator_code=indicator_code,
-        period=str(period),
-        year=period.year,
-        period_type=period.type.value,
-        sum_units=delta_sum,
-        count=delta_count,
-        updated_at=now(),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.zone_id, table.c.indicator_code, table.c.period],
-        set_={
-            "sum_units": table.c.sum_units + stmt.excluded.sum_units,
-            "count": table.c.count + stmt.excluded.count,
-            "updated_at": stmt.excluded.updated_at,
-        },
-    )
-    await session.execute(stmt)
+class AggregateChanges:
+    """Changes to the pre-aggregate collected during one use case, written in one statement:
+    ``INSERT … VALUES (…), (…) ON CONFLICT DO UPDATE SET sum = sum + excluded.sum`` — atomic, so
+    concurrent acceptances never lose an update, and one round trip however many values moved."""
+
+    def __init__(self) -> None:
+        self._deltas: dict[tuple[str, str, str], list[Any]] = {}
+
+    def add(self, zone_id: str, indicator_code: str, period: Period, old_units: int | None, new_units: int | None) -> None:
+        delta_sum, delta_count = contribution_change(old_units, new_units)
+        entry = self._deltas.setdefault((zone_id, indicator_code, str(period)), [period, 0, 0])
+        entry[1] += delta_sum
+        entry[2] += delta_count
+
+    async def write(self, session: AsyncSession) -> None:
+        rows = [
+            {
+                "zone_id": zone_id,
+                "indicator_code": code,
+                "period": period_text,
+                "year": period.year,
+                "period_type": period.type.value,
+                "sum_units": delta_sum,
+                "count": delta_count,
+                "updated_at": now(),
+            }
+            for (zone_id, code, period_text), (period, delta_sum, delta_count) in sorted(self._deltas.items())
+            if delta_sum or delta_count
+        ]
+        self._deltas.clear()
+        if not rows:
+            return
+        table: Any = IndicatorAggregate.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        for i in range(0, len(rows), 500):
+            stmt = insert(table).values(rows[i : i + 500])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.zone_id, table.c.indicator_code, table.c.period],
+                set_={
+                    "sum_units": table.c.sum_units + stmt.excluded.sum_units,
+                    "count": table.c.count + stmt.excluded.count,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            await session.execute(stmt)
 
 
 async def apply_value_change(
     session: AsyncSession, zone_id: str, indicator_code: str, period: Period, old_units: int | None, new_units: int | None
 ) -> None:
-    delta_sum, delta_count = contribution_change(old_units, new_units)
-    await add_to_aggregate(session, zone_id, indicator_code, period, delta_sum, delta_count)
+    changes = AggregateChanges()
+    changes.add(zone_id, indicator_code, period, old_units, new_units)
+    await changes.write(session)
 
 
 async def record_fact(
@@ -145,9 +162,11 @@ async def record_fact(
     event_id: str | None = None,
     event_type: str | None = None,
     recorded_by: str | None = None,
+    changes: AggregateChanges | None = None,
 ) -> bool:
     """Record (or replace) one contributor's value for a period and move the aggregate by the
-    difference. A ``latest`` value older than the one held is ignored. Returns whether it applied."""
+    difference (now, or with ``changes`` when the caller writes them). A ``latest`` value older
+    than the one held is ignored. Returns whether it applied."""
     as_of = as_of.astimezone(UTC)  # SQLite keeps no offset: store UTC everywhere
     fact = await session.get(IndicatorFact, (zone_id, ind.code, str(period), contributor))
     old: int | None = None
@@ -171,7 +190,10 @@ async def record_fact(
             recorded_by=recorded_by,
         )
     session.add(fact)
-    await apply_value_change(session, zone_id, ind.code, period, old, units)
+    if changes is not None:
+        changes.add(zone_id, ind.code, period, old, units)
+    else:
+        await apply_value_change(session, zone_id, ind.code, period, old, units)
     return True
 
 

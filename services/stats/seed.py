@@ -135,7 +135,9 @@ async def seed_reference(session: AsyncSession) -> None:
     await session.flush()
 
 
-async def _accepted_report(session: AsyncSession, zone_id: str, uscc: str, period: Period, values: dict[str, Decimal]) -> None:
+async def _accepted_report(
+    session: AsyncSession, changes: repo.AggregateChanges, zone_id: str, uscc: str, period: Period, values: dict[str, Decimal]
+) -> None:
     at = datetime.combine(period.end, datetime.min.time(), UTC)
     report = Report(
         id=str(uuid.uuid4()),
@@ -159,7 +161,7 @@ async def _accepted_report(session: AsyncSession, zone_id: str, uscc: str, perio
                 report_id=report.id, indicator_code=code, zone_id=zone_id, uscc=uscc, period=str(period), value_units=units, accepted_units=units
             )
         )
-        await repo.apply_value_change(session, zone_id, code, period, None, units)
+        changes.add(zone_id, code, period, None, units)
     for action, actor, kind in (("submitted", f"ent-{uscc}", "enterprise"), ("accepted", SEED_ACTOR, "system")):
         session.add(ReportTrail(report_id=report.id, zone_id=zone_id, action=action, version=1, actor=actor, actor_kind=kind, at=at))
 
@@ -197,6 +199,7 @@ async def seed_demo(session: AsyncSession, today: datetime | None = None) -> Non
         await session.flush()
         return
     months = _finished_months(today, 14)
+    changes = repo.AggregateChanges()
     for n, (zone_id, uscc, _name, output, revenue, tax_rate, employees, fai) in enumerate(DEMO_ENTERPRISES):
         for month in months:
             growth = Decimal("1.09") ** (month.year - 2025) * (1 + Decimal(n) / 100)
@@ -209,26 +212,27 @@ async def seed_demo(session: AsyncSession, today: datetime | None = None) -> Non
                 "employees": Decimal(employees + 3 * month.index + 20 * (month.year - 2025)),
                 "fixed_asset_investment": (Decimal(fai) * month.index * growth).quantize(Decimal("0.01")),
             }
-            await _accepted_report(session, zone_id, uscc, month, values)
+            await _accepted_report(session, changes, zone_id, uscc, month, values)
         quarters = sorted({m.enclosing(PeriodType.QUARTER) for m in months if m.enclosing(PeriodType.QUARTER).end < today.date()}, key=lambda p: p.ordinal)
         for quarter in quarters:
             talent = employees * 55 // 100 + 10 * quarter.index
-            await _accepted_report(session, zone_id, uscc, quarter, {"talent_count": Decimal(talent), "high_level_talent_count": Decimal(talent // 12)})
+            await _accepted_report(session, changes, zone_id, uscc, quarter, {"talent_count": Decimal(talent), "high_level_talent_count": Decimal(talent // 12)})
     if await _empty(session, IndicatorFact):
         for zone_id, entities in (("cd-xingu", 36), ("tf-biotown", 24)):
             for month in months:
                 await repo.record_fact(
                     session, BUILT_IN["new_market_entities"], zone_id=zone_id, period=month, contributor="zone",
-                    units=to_units(entities + month.index), as_of=at, origin="zone", recorded_by=SEED_ACTOR,
+                    units=to_units(entities + month.index), as_of=at, origin="zone", recorded_by=SEED_ACTOR, changes=changes,
                 )
             for quarter in sorted({m.enclosing(PeriodType.QUARTER) for m in months}, key=lambda p: p.ordinal):
                 zone_values: dict[str, Decimal] = {"standard_factory_area": Decimal("2.5") * quarter.index, "building_occupancy_rate": Decimal(68 + 2 * quarter.index)}
                 for code, zone_value in zone_values.items():
                     await repo.record_fact(
                         session, BUILT_IN[code], zone_id=zone_id, period=quarter, contributor="zone",
-                        units=to_units(zone_value), as_of=at, origin="zone", recorded_by=SEED_ACTOR,
+                        units=to_units(zone_value), as_of=at, origin="zone", recorded_by=SEED_ACTOR, changes=changes,
                     )
     await session.flush()
+    await changes.write(session)
 
 
 async def seed(session: AsyncSession, ctx: Any) -> None:
