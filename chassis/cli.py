@@ -674,7 +674,9 @@ def import_rows(
             report.created += 1
             continue
         response = api._send(app, "POST", path, json=body, headers={"Idempotency-Key": idempotency_key(path, body)})
-        if response.is_success:
+        if response.is_success and response.headers.get("idempotent-replayed") == "true":
+            report.existing += 1  # this very row was imported before: the service answered from its key
+        elif response.is_success:
             report.created += 1
         elif response.status_code == 409:
             report.existing += 1
@@ -986,8 +988,19 @@ def cmd_keys_rotate(api: Api, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _attachment_name(response: httpx.Response) -> str | None:
+    """The file name the service proposes (RFC 6266 ``filename*=UTF-8''…`` first), without any path."""
+    from urllib.parse import unquote
+
+    header = response.headers.get("content-disposition", "")
+    match = re.search(r"filename\*=UTF-8''([^;]+)", header, re.I) or re.search(r'filename="?([^";]+)"?', header, re.I)
+    if not match:
+        return None
+    name = Path(unquote(match[1].strip())).name
+    return name or None
+
+
 def cmd_export_summary(api: Api, args: argparse.Namespace) -> int:
-    target = Path(args.output or f"summary-{args.zone}-{args.period}.{args.format}")
     response = api.request(
         "stats",
         "GET",
@@ -995,6 +1008,7 @@ def cmd_export_summary(api: Api, args: argparse.Namespace) -> int:
         f"导出 {args.zone} {args.period} 汇总 export",
         params={"period": args.period, "format": args.format},
     )
+    target = Path(args.output or _attachment_name(response) or f"summary-{args.zone}-{args.period}.{args.format}")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(response.content)
     print(f"已导出 exported: {target} ({len(response.content)} 字节 bytes)")
@@ -1189,7 +1203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", required=True, help="功能区 ID zone id")
     p.add_argument("--period", required=True, help="期别，如 2026-10、2026-Q3、2026 / period")
     p.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
-    p.add_argument("-o", "--output", help="输出文件 output file (default summary-<zone>-<period>.<format>)")
+    p.add_argument("-o", "--output", help="输出文件（默认用服务给出的文件名）/ output file (default: the name the service proposes)")
     p.set_defaults(func=cmd_export_summary, remote=True)
 
     p = command(sub, "serve", "运行一个应用（容器入口）run one app with uvicorn (container entry)", remote=False)
