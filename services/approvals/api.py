@@ -7,14 +7,16 @@ Paths are the service's own (the gateway serves them under ``/api/approvals``). 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from chassis.auth import Caller, Principal, require
-from chassis.errors import FieldError, Unprocessable
-from chassis.idempotency import Idempotency
+from chassis.errors import BadRequest, FieldError, Unprocessable
+from chassis.idempotency import HEADER as IDEMPOTENCY_HEADER
+from chassis.idempotency import MAX_KEY_LENGTH, Idempotency, IdempotencyGuard
 from chassis.pagination import Page, Pagination
 from chassis.service import Ctx, ServiceContext, Session
 from services.approvals import applications as uc
@@ -86,6 +88,24 @@ def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
             "起始日期不能晚于截止日期", "date_from is after date_to",
             errors=[FieldError("date_from", "不能晚于 date_to", "after date_to")],
         )
+
+
+def upload_idempotency(
+    request: Request, caller: Principal, content: bytes, filename: str | None, material_code: str | None
+) -> IdempotencyGuard:
+    """``Idempotency-Key`` for multipart uploads. The chassis's dependency reads the raw body, which FastAPI
+    has already consumed to parse the form; the request is identified here by what was parsed instead."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise BadRequest(
+                f"Idempotency-Key 必须是 1 到 {MAX_KEY_LENGTH} 个可见字符",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                errors=[FieldError(IDEMPOTENCY_HEADER, "格式不正确", "invalid")],
+            )
+    fingerprint = hashlib.sha256(content).hexdigest().encode() + f"|{filename}|{material_code}".encode()
+    return IdempotencyGuard(request, f"{caller.kind}:{caller.subject}", key, fingerprint)
 
 
 def _page(items: list[Any], total: int, page: Pagination) -> dict[str, Any]:
@@ -255,15 +275,20 @@ async def upload_document(
     session: Session,
     ctx: Ctx,
     caller: Member,
+    request: Request,
     file: Annotated[UploadFile, File(description="材料文件")],
     material_code: Annotated[str | None, Form(pattern=MATERIAL_CODE, description="对应的材料编码")] = None,
 ) -> Any:
     env = env_of(ctx)
     content = await file.read(env.settings.upload_max_bytes + 1)
-    out = await uc.upload_document(
-        session, caller, application_id, content=content, filename=file.filename, material_code=material_code, env=env
+    idem = upload_idempotency(request, caller, content, file.filename, material_code)
+    return await idem.run(
+        session,
+        lambda: uc.upload_document(
+            session, caller, application_id, content=content, filename=file.filename, material_code=material_code, env=env
+        ),
+        status_code=201,
     )
-    return out
 
 
 @router.get("/applications/{application_id}/documents/{document_id}", tags=[TAG_APPLICATIONS], summary="下载申请材料", response_class=FileResponse)

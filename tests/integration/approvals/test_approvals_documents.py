@@ -58,7 +58,14 @@ async def test_an_upload_is_kept_with_its_sha256_and_marks_its_material_provided
     assert detail["missing_mandatory_materials"] == []
     assert detail["documents"][0]["id"] == doc["id"]
     assert detail["timeline"][-1]["action"] == "upload"
-    ofd_upload = await upload(approvals, app["id"], ofd(), "专家评审意见.ofd", "eia_expert_opinion")
+    retried = [
+        await upload(approvals, app["id"], ofd(), "专家评审意见.ofd", "eia_expert_opinion",
+                     headers={**approvals.enterprise(CHIP), "Idempotency-Key": "upload-7"})
+        for _ in range(2)
+    ]
+    assert retried[1].headers.get("Idempotent-Replayed") == "true"
+    assert retried[0].json() == retried[1].json() and await documents(approvals) == 2
+    ofd_upload = retried[0]
     assert ofd_upload.status_code == 201 and ofd_upload.json()["media_type"] == "application/ofd"
     # The window can download it; another enterprise cannot even see it exists.
     got = await approvals.client.get(f"/applications/{app['id']}/documents/{doc['id']}", headers=approvals.window)
