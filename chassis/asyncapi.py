@@ -128,6 +128,34 @@ def build_asyncapi(catalogs: list[EventCatalog] | None = None) -> dict[str, Any]
     }
 
 
+def render_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def render_markdown(catalogs: list[EventCatalog] | None = None) -> str:
+    """A human-readable table of every event type (``docs/events.md``), generated like the JSON."""
+    catalogs = available_catalogs() if catalogs is None else catalogs
+    lines = [
+        "# 事件契约 · Event contract",
+        "",
+        "Generated from the services' event catalogs by `python -m chassis.asyncapi --markdown`;",
+        "the machine-readable contract is [`asyncapi.json`](asyncapi.json). Every event is a CloudEvent 1.0",
+        "in Kafka binary mode on topic `zone.<service>`, keyed by its aggregate id, with the zone in `ce_zoneid`.",
+        "Delivery is at least once: deduplicate on `ce_id`.",
+        "",
+    ]
+    for catalog in sorted(catalogs, key=lambda c: c.service):
+        lines += [f"## `zone.{catalog.service}`", "", "| type | key | data fields | description |", "|---|---|---|---|"]
+        for et in sorted(catalog.types, key=lambda t: t.name):
+            fields = ", ".join(f"`{f}`" for f in et.model.model_fields)
+            description = et.description.replace("\n", " ").replace("|", "\\|")
+            lines.append(f"| `{et.name}` | {et.aggregate} | {fields} | {description} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    json.dump(build_asyncapi(), sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
+    if "--markdown" in sys.argv:
+        sys.stdout.write(render_markdown())
+    else:
+        sys.stdout.write(render_json(build_asyncapi()))
