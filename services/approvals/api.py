@@ -108,6 +108,14 @@ def upload_idempotency(
     return IdempotencyGuard(request, f"{caller.kind}:{caller.subject}", key, fingerprint)
 
 
+def _check_calendar_day(day: dt.date) -> None:
+    if not 2000 <= day.year <= 2100:
+        raise Unprocessable(
+            "日期应在 2000 至 2100 年之间", "the date must lie between 2000 and 2100",
+            errors=[FieldError("day", "超出范围", "out of range")],
+        )
+
+
 def _page(items: list[Any], total: int, page: Pagination) -> dict[str, Any]:
     return {"items": items, "total": total, "page": page.page, "size": page.size}
 
@@ -204,6 +212,7 @@ async def calendar_year(session: Session, _: Caller, year: Annotated[int, Path(g
 async def set_calendar_day(
     body: CalendarDayIn, session: Session, ctx: Ctx, caller: Staff, day: Annotated[dt.date, Path(description="YYYY-MM-DD")]
 ) -> CalendarDayChange:
+    _check_calendar_day(day)
     env = env_of(ctx)
     return await catalog.set_calendar_day(session, caller, day, body, env.now, env.settings.alert_yellow_percent)
 
@@ -291,7 +300,9 @@ async def upload_document(
     )
 
 
-@router.get("/applications/{application_id}/documents/{document_id}", tags=[TAG_APPLICATIONS], summary="下载申请材料", response_class=FileResponse)
+@router.get("/applications/{application_id}/documents/{document_id}", tags=[TAG_APPLICATIONS], summary="下载申请材料", response_class=FileResponse,
+    responses={200: {"description": "材料文件", "content": {t: {} for t in ("application/pdf", "application/ofd", "image/jpeg", "image/png")}}},
+)
 async def download_document(
     application_id: ApplicationId, document_id: Annotated[str, Path(max_length=36)], session: Session, ctx: Ctx, caller: Member
 ) -> FileResponse:

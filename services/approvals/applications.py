@@ -143,11 +143,17 @@ async def _timeline(
     session.add(
         TimelineEntry(
             application_id=app.id, at=at,
-            actor=caller.subject if caller else "system", actor_kind=caller.kind if caller else "system",
-            actor_name=caller.name if caller else "系统",
+            actor=caller.subject[:100] if caller else "system", actor_kind=caller.kind if caller else "system",
+            actor_name=_actor_name(caller),
             action=action, from_status=from_status, to_status=to_status, note=note, details=details,
         )
     )
+
+
+def _actor_name(caller: Principal | None) -> str | None:
+    if caller is None:
+        return "系统"
+    return caller.name[:100] if caller.name else None
 
 
 def _conflict_for(exc: IllegalTransition) -> Conflict:

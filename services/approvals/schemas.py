@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -229,7 +229,9 @@ class MaterialProvided(Strict):
 class ApplicationCreate(Strict):
     zone_id: str = Field(pattern=ZONE_ID, description="申请办理的功能区")
     applicant: ApplicantIn
-    item_codes: list[str] = Field(min_length=1, max_length=20, description="事项编码；多项即“一件事”打包办理")
+    item_codes: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        min_length=1, max_length=20, description="事项编码；多项即“一件事”打包办理"
+    )
     project_id: str | None = Field(None, min_length=1, max_length=64, description="关联的招商项目")
     commitment: bool = Field(False, description="选择告知承诺制（当场决定，事后核查）")
     materials: list[MaterialProvided] = Field(default_factory=list, max_length=100, description="已提供的材料")

@@ -7,8 +7,6 @@ from sqlalchemy import func, select
 
 from chassis.tables import audit_log, outbox_event
 from services.approvals.models import Application, ApplicationItem, Document
-from tests.support.validators import VALID_USCC
-
 from tests.integration.approvals.conftest import (
     BIO,
     CHIP,
@@ -20,6 +18,7 @@ from tests.integration.approvals.conftest import (
     START,
     WORKS_PERMIT,
 )
+from tests.support.validators import VALID_USCC
 
 
 async def count(approvals, table) -> int:  # type: ignore[no-untyped-def]

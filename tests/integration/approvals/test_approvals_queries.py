@@ -12,7 +12,15 @@ from services.approvals.definition import DEFINITION
 from services.approvals.models import Application, ApprovalItemVersion, Delegation, FollowUp
 from services.approvals.seed import seed
 from services.approvals.timesource import FixedClock
-from tests.integration.approvals.conftest import BIO, CHIP, EIA_FORM, FOOD_PRODUCTION, HYGIENE, PACK, WORKS_PERMIT
+from tests.integration.approvals.conftest import (
+    BIO,
+    CHIP,
+    EIA_FORM,
+    FOOD_PRODUCTION,
+    HYGIENE,
+    PACK,
+    WORKS_PERMIT,
+)
 
 D = dt.date
 
