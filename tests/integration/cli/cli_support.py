@@ -31,17 +31,27 @@ class AppProcess:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        stop_all([self])
+
+
+def stop_all(apps: list[AppProcess]) -> None:
+    """SIGTERM every app at once, then wait for each (SIGKILL after 15 s)."""
+    for app in apps:
+        if app.process.poll() is None:
             try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+                os.killpg(app.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for app in apps:
+        try:
+            app.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(app.process.pid, signal.SIGKILL)
+            app.process.wait(5)
 
 
-def start_app(factory: str, env: dict[str, str], log: Path, timeout_s: float = 60.0) -> AppProcess:
-    """``uvicorn <factory> --factory`` on a free port; returns once /readyz answers 200."""
+def launch_app(factory: str, env: dict[str, str], log: Path) -> AppProcess:
+    """``uvicorn <factory> --factory`` on a free port, not yet waited for (see :func:`wait_ready`)."""
     port = free_port()
     handle = log.open("ab")
     process = subprocess.Popen(
@@ -54,21 +64,35 @@ def start_app(factory: str, env: dict[str, str], log: Path, timeout_s: float = 6
         start_new_session=True,
     )
     handle.close()
-    app = AppProcess(f"http://127.0.0.1:{port}", process, log)
+    return AppProcess(f"http://127.0.0.1:{port}", process, log)
+
+
+def wait_ready(apps: list[AppProcess], timeout_s: float = 90.0) -> None:
+    """Until every app's /readyz answers 200 (bounded); a failure shows the app's log."""
+    pending = list(apps)
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=2.0) as client:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"{factory} exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                if client.get(f"{app.url}/readyz").status_code == 200:
-                    return app
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                app.stop()
-                raise AssertionError(f"{factory} not ready in {timeout_s}s:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+        while pending:
+            for app in list(pending):
+                if app.process.poll() is not None:
+                    raise AssertionError(f"{app.url} exited with {app.process.returncode}:\n{app.log.read_text(errors='replace')[-3000:]}")
+                try:
+                    if client.get(f"{app.url}/readyz").status_code == 200:
+                        pending.remove(app)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                stop_all(apps)
+                raise AssertionError(f"not ready in {timeout_s}s:\n{pending[0].log.read_text(errors='replace')[-3000:]}")
+            if pending:
+                time.sleep(0.2)
+
+
+def start_app(factory: str, env: dict[str, str], log: Path, timeout_s: float = 60.0) -> AppProcess:
+    """``uvicorn <factory> --factory`` on a free port; returns once /readyz answers 200."""
+    app = launch_app(factory, env, log)
+    wait_ready([app], timeout_s)
+    return app
 
 
 def zonectl(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

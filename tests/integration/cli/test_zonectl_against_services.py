@@ -18,45 +18,81 @@ import httpx
 import pytest
 
 from chassis.cli import APP_PORTS
-from tests.integration.cli.cli_support import ROOT, AppProcess, EmptyDatabases, app_env, start_app, zonectl
+from tests.integration.cli.cli_support import (
+    ROOT,
+    AppProcess,
+    EmptyDatabases,
+    app_env,
+    launch_app,
+    stop_all,
+    wait_ready,
+    zonectl,
+)
 
 SAMPLES = ROOT / "deploy" / "samples"
 
 
-def require_app(app: str) -> None:
+def missing_part(app: str) -> str | None:
     module = APP_PORTS[app][0]
     for part in (module, f"{module}.app", f"{module}.definition"):
         if importlib.util.find_spec(part) is None:
-            pytest.skip(f"{part} is not in this checkout yet")
+            return f"{part} is not in this checkout yet"
+    return None
+
+
+ADMIN_PASSWORD = "Ops-Admin@2026!"
+
+#: The apps these tests use and the settings each is started with.
+APPS: dict[str, dict[str, str]] = {
+    "approvals": {},
+    "investment": {"seed_demo_data": "true"},  # the demo industry chains ic and biomed
+    "stats": {"seed_demo_data": "true"},  # the demo zones and indicators
+    "gateway": {
+        "admin_username": "ops-admin", "admin_password": ADMIN_PASSWORD,
+        # cheap password hashing: these tests log in many times
+        "argon2_time_cost": "1", "argon2_memory_kib": "8192", "argon2_parallelism": "1",
+        "token_rate_limit_per_s": "100", "token_rate_limit_burst": "100",
+    },
+}
 
 
 @pytest.fixture(scope="module")
-def platform_apps(kafka, issuer, tmp_path_factory) -> Iterator[Callable[..., AppProcess]]:
-    """``start(app, **settings)``: migrate a fresh database with zonectl, then serve the app."""
+def platform_apps(kafka, issuer, tmp_path_factory) -> Iterator[dict[str, AppProcess]]:
+    """Every app of APPS that is in the checkout: a fresh database migrated by zonectl, then all of
+    them started side by side as uvicorn processes."""
+    from chassis import cli
+
     tmp = tmp_path_factory.mktemp("apps")
     dbs = EmptyDatabases(tmp)
-    started: dict[str, AppProcess] = {}
     topic_prefix = f"t{uuid.uuid4().hex[:8]}."
+    started: dict[str, AppProcess] = {}
+    try:
+        for app, settings in APPS.items():
+            if missing_part(app):
+                continue
+            url = dbs.new(app)
+            assert cli.main(["migrate", app, "--url", url]) == 0
+            own_keys = app == "gateway"  # the gateway signs and verifies with its own keys
+            env = app_env(APP_PORTS[app][2], database_url=url, bootstrap=kafka.bootstrap, topic_prefix=topic_prefix,
+                          jwks_json=None if own_keys else issuer.jwks_json, **settings)
+            env["ZONE_VAR_DIR"] = str(tmp / app)
+            started[app] = launch_app(f"{APP_PORTS[app][0]}.app:create_app", env, tmp / f"{app}.log")
+        wait_ready(list(started.values()))
+        yield started
+    finally:
+        stop_all(list(started.values()))
+        dbs.drop_all()
 
-    def start(app: str, *, own_keys: bool = False, **settings: Any) -> AppProcess:
-        if app in started:
-            return started[app]
-        require_app(app)
-        from chassis import cli
 
-        url = dbs.new(app)
-        assert cli.main(["migrate", app, "--url", url]) == 0
-        prefix = APP_PORTS[app][2]
-        env = app_env(prefix, database_url=url, bootstrap=kafka.bootstrap, topic_prefix=topic_prefix,
-                      jwks_json=None if own_keys else issuer.jwks_json, **settings)
-        env["ZONE_VAR_DIR"] = str(tmp / app)
-        started[app] = start_app(f"{APP_PORTS[app][0]}.app:create_app", env, tmp / f"{app}.log")
-        return started[app]
+@pytest.fixture
+def app_url(platform_apps) -> Callable[[str], AppProcess]:
+    def get_app(app: str) -> AppProcess:
+        reason = missing_part(app)
+        if reason:
+            pytest.skip(reason)
+        return platform_apps[app]
 
-    yield start
-    for process in started.values():
-        process.stop()
-    dbs.drop_all()
+    return get_app
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +113,8 @@ def get(url: str, token: str, **params: Any) -> Any:
 # --- approvals --------------------------------------------------------------------------------------
 
 
-def test_the_sample_item_catalog_imports_and_a_rerun_creates_nothing_twice(platform_apps, admin_token, capsys):
-    approvals = platform_apps("approvals")
+def test_the_sample_item_catalog_imports_and_a_rerun_creates_nothing_twice(app_url, admin_token, capsys):
+    approvals = app_url("approvals")
     code, out, err = as_admin(capsys, admin_token, "approvals", approvals.url,
                               "catalog", "import-items", str(SAMPLES / "approval-items.csv"))
     assert code == 0, err
@@ -97,8 +133,8 @@ def test_the_sample_item_catalog_imports_and_a_rerun_creates_nothing_twice(platf
     assert "新增 0，已存在 3，失败 0" in out
 
 
-def test_an_item_row_the_service_rejects_is_reported_with_the_services_reason(platform_apps, admin_token, capsys, tmp_path):
-    approvals = platform_apps("approvals")
+def test_an_item_row_the_service_rejects_is_reported_with_the_services_reason(app_url, admin_token, capsys, tmp_path):
+    approvals = app_url("approvals")
     bad = tmp_path / "bad.csv"
     with bad.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -110,8 +146,8 @@ def test_an_item_row_the_service_rejects_is_reported_with_the_services_reason(pl
     assert "失败 1" in out
 
 
-def test_next_years_calendar_is_maintained_day_by_day_and_from_a_file(platform_apps, admin_token, capsys):
-    approvals = platform_apps("approvals")
+def test_next_years_calendar_is_maintained_day_by_day_and_from_a_file(app_url, admin_token, capsys):
+    approvals = app_url("approvals")
     code, out, err = as_admin(capsys, admin_token, "approvals", approvals.url,
                               "calendar", "set", "2027-02-07", "调休上班", "--note", "2027年春节调休上班")
     assert code == 0, err
@@ -127,8 +163,8 @@ def test_next_years_calendar_is_maintained_day_by_day_and_from_a_file(platform_a
 # --- investment ---------------------------------------------------------------------------------------
 
 
-def test_the_sample_admission_catalog_imports_into_each_rows_zone(platform_apps, admin_token, capsys):
-    investment = platform_apps("investment", seed_demo_data="true")  # the demo chains ic and biomed
+def test_the_sample_admission_catalog_imports_into_each_rows_zone(app_url, admin_token, capsys):
+    investment = app_url("investment")
     code, out, err = as_admin(capsys, admin_token, "investment", investment.url,
                               "catalog", "import-admission", str(SAMPLES / "admission-catalog.csv"))
     assert code == 0, err
@@ -144,8 +180,8 @@ def test_the_sample_admission_catalog_imports_into_each_rows_zone(platform_apps,
 # --- stats ----------------------------------------------------------------------------------------------
 
 
-def test_a_zone_summary_exports_to_the_file_name_the_service_proposes(platform_apps, admin_token, capsys, tmp_path, monkeypatch):
-    stats = platform_apps("stats", seed_demo_data="true")
+def test_a_zone_summary_exports_to_the_file_name_the_service_proposes(app_url, admin_token, capsys, tmp_path, monkeypatch):
+    stats = app_url("stats")
     monkeypatch.chdir(tmp_path)
     code, out, err = as_admin(capsys, admin_token, "stats", stats.url,
                               "export", "summary", "--zone", "cd-xingu", "--period", "2026-10", "--format", "csv")
@@ -162,12 +198,9 @@ def test_a_zone_summary_exports_to_the_file_name_the_service_proposes(platform_a
 
 # --- gateway ----------------------------------------------------------------------------------------------
 
-ADMIN_PASSWORD = "Ops-Admin@2026!"
-
-
-@pytest.fixture(scope="module")
-def gateway(platform_apps) -> AppProcess:
-    return platform_apps("gateway", own_keys=True, admin_username="ops-admin", admin_password=ADMIN_PASSWORD)
+@pytest.fixture
+def gateway(app_url) -> AppProcess:
+    return app_url("gateway")
 
 
 def as_gateway_admin(capsys: pytest.CaptureFixture[str], gateway: AppProcess, *argv: str) -> tuple[int, str, str]:
