@@ -1,5 +1,6 @@
 """The HR service as the chassis runs it: routers, tables, migrations, events, consumers, seed."""
 
+import logging
 from pathlib import Path
 
 from chassis.service import ServiceDefinition
@@ -9,6 +10,10 @@ from services.hr.events import EVENTS
 from services.hr.models import HrTable
 from services.hr.seed import seed
 from services.hr.settings import HrSettings
+
+# aiosqlite logs every statement with its parameters at DEBUG, national ID numbers included; no log
+# line may carry one, whatever the configured level (the chassis's logging setup does not cover it).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 DEFINITION = ServiceDefinition(
     name="hr",

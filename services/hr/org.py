@@ -9,7 +9,8 @@ concurrent requests cannot both take the last post on PostgreSQL (SQLite seriali
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,11 +116,34 @@ async def headcount(session: AsyncSession, zone_id: str) -> HeadcountOut:
     )
 
 
+DEFERRED_HEADCOUNT = "hr_deferred_headcount"
+
+
 async def publish_headcount(session: AsyncSession, zone_id: str) -> None:
-    """Write ``zone.hr.headcount.changed.v1`` with the zone's figures after this transaction's changes."""
+    """Write ``zone.hr.headcount.changed.v1`` with the zone's figures after this transaction's changes.
+
+    Inside :func:`deferred_headcount` (bulk work such as the demo seed) the zone is only noted, and
+    its figures are published once when the bulk work ends.
+    """
+    deferred = session.info.get(DEFERRED_HEADCOUNT)
+    if deferred is not None:
+        deferred.add(zone_id)
+        return
     await session.flush()
     figures = await headcount(session, zone_id)
     await record_event(session, HEADCOUNT_CHANGED, figures.model_dump(mode="json"), subject=zone_id, zone_id=zone_id)
+
+
+@asynccontextmanager
+async def deferred_headcount(session: AsyncSession) -> AsyncIterator[None]:
+    """Publish each touched zone's headcount once, at the end of a block of many changes."""
+    session.info[DEFERRED_HEADCOUNT] = set()
+    try:
+        yield
+    finally:
+        zones = session.info.pop(DEFERRED_HEADCOUNT)
+    for zone_id in sorted(zones):
+        await publish_headcount(session, zone_id)
 
 
 async def read_headcount(session: AsyncSession, caller: Principal, zone_id: str) -> HeadcountOut:

@@ -207,7 +207,8 @@ async def seed(session: AsyncSession, ctx: ServiceContext) -> None:
     for zone in ZONES:
         exists = (await session.execute(select(Department.id).where(Department.zone_id == zone.zone_id).limit(1))).first()
         if exists is None:
-            await seed_zone(session, zone, settings)
+            async with org.deferred_headcount(session):
+                await seed_zone(session, zone, settings)
 
 
 async def seed_zone(session: AsyncSession, zone: ZoneSeed, settings: HrSettings) -> None:
