@@ -295,6 +295,18 @@ async def zone_series(
     return await summaries.zone_series(session, caller, zone_id, indicator, from_, to, _settings(ctx).series_max_points)
 
 
+class RebuildOut(BaseModel):
+    zone_id: str | None
+    aggregates: int
+
+
+@router.post(
+    "/admin/aggregates/rebuild", tags=[T_SUMMARIES], summary="由原始数据重建汇总（批量导入或修复后）", response_model=RebuildOut
+)
+async def rebuild_aggregates(session: Session, caller: StatsAdmin, zone_id: str | None = Query(None, max_length=64)) -> dict[str, Any]:
+    return await service.rebuild_aggregates(session, caller, zone_id)
+
+
 # --- assessments ---------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property, lru_cache
 
 
 class PeriodType(StrEnum):
@@ -54,7 +55,13 @@ class Period:
     # --- construction -------------------------------------------------------------------------
     @classmethod
     def parse(cls, text: str) -> Period:
-        match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+        if not isinstance(text, str):
+            raise PeriodError("报告期格式应为 2026-10（月）、2026-Q3（季）或 2026（年） / period must be YYYY-MM, YYYY-Qn or YYYY")
+        return _parse(text.strip())
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> Period:
+        match = _PATTERN.match(text)
         if match is None:
             raise PeriodError(
                 "报告期格式应为 2026-10（月）、2026-Q3（季）或 2026（年） / "
@@ -103,7 +110,7 @@ class Period:
         return f"{self.year}年"
 
     # --- arithmetic ---------------------------------------------------------------------------
-    @property
+    @cached_property
     def ordinal(self) -> int:
         return self.year * self.type.per_year + self.index - 1
 
@@ -118,19 +125,19 @@ class Period:
         """The same period one year earlier (同比 compares with it)."""
         return Period(self.year - 1, self.type, self.index)
 
-    @property
+    @cached_property
     def first_month(self) -> int:
         return {PeriodType.MONTH: self.index, PeriodType.QUARTER: 3 * self.index - 2, PeriodType.YEAR: 1}[self.type]
 
-    @property
+    @cached_property
     def last_month(self) -> int:
         return {PeriodType.MONTH: self.index, PeriodType.QUARTER: 3 * self.index, PeriodType.YEAR: 12}[self.type]
 
-    @property
+    @cached_property
     def start(self) -> date:
         return date(self.year, self.first_month, 1)
 
-    @property
+    @cached_property
     def end(self) -> date:
         """The last day of the period."""
         if self.last_month == 12:
@@ -147,28 +154,50 @@ class Period:
             return Period(self.year, PeriodType.QUARTER, (self.first_month - 1) // 3 + 1)
         return Period(self.year, PeriodType.YEAR, 1)
 
-    def sub_periods(self, period_type: PeriodType) -> list[Period]:
+    def sub_periods(self, period_type: PeriodType) -> tuple[Period, ...]:
         """The periods of a finer (or the same) type that make up this one, in order."""
+        return _sub_periods(self, period_type)
+
+    def _sub_periods(self, period_type: PeriodType) -> tuple[Period, ...]:
         if period_type.rank > self.type.rank:
             raise PeriodError(f"{self} 不包含{period_type.label}报告期 / cannot split into a coarser type")
         if period_type is PeriodType.MONTH:
-            return [Period.month(self.year, m) for m in range(self.first_month, self.last_month + 1)]
+            return tuple(Period.month(self.year, m) for m in range(self.first_month, self.last_month + 1))
         if period_type is PeriodType.QUARTER:
             first_q = (self.first_month - 1) // 3 + 1
             last_q = (self.last_month - 1) // 3 + 1
-            return [Period(self.year, PeriodType.QUARTER, q) for q in range(first_q, last_q + 1)]
-        return [self]
+            return tuple(Period(self.year, PeriodType.QUARTER, q) for q in range(first_q, last_q + 1))
+        return (self,)
 
-    def year_to_date(self, period_type: PeriodType) -> list[Period]:
+    def year_to_date(self, period_type: PeriodType) -> tuple[Period, ...]:
         """Periods of ``period_type`` from the start of the year through the end of this period.
 
         A quarterly indicator counts in a month's year-to-date only once its quarter is over.
         """
+        return _year_to_date(self, period_type)
+
+    def _year_to_date(self, period_type: PeriodType) -> tuple[Period, ...]:
         year = Period(self.year, PeriodType.YEAR, 1)
-        return [p for p in year.sub_periods(period_type) if p.end <= self.end]
+        return tuple(p for p in year.sub_periods(period_type) if p.end <= self.end)
 
     def contains(self, other: Period) -> bool:
         return other.type.rank <= self.type.rank and other.enclosing(self.type) == self
+
+
+# Periods are few and immutable: parsing and splitting them is memoised (summaries do it a lot).
+@lru_cache(maxsize=8192)
+def _parse(text: str) -> Period:
+    return Period._parse_uncached(text)
+
+
+@lru_cache(maxsize=8192)
+def _sub_periods(period: Period, period_type: PeriodType) -> tuple[Period, ...]:
+    return period._sub_periods(period_type)
+
+
+@lru_cache(maxsize=8192)
+def _year_to_date(period: Period, period_type: PeriodType) -> tuple[Period, ...]:
+    return period._year_to_date(period_type)
 
 
 def period_range(start: Period, end: Period, *, limit: int) -> Iterator[Period]:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import DateTime, Integer, case, cast, delete, func, insert, literal, union_all
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +31,7 @@ from services.stats.models import (
     IndicatorAggregate,
     IndicatorFact,
     PeriodClosure,
+    ReportValue,
     Target,
     ValidationRule,
     Zone,
@@ -195,6 +198,43 @@ async def record_fact(
     else:
         await apply_value_change(session, zone_id, ind.code, period, old, units)
     return True
+
+
+async def rebuild_aggregates(session: AsyncSession, zone_id: str | None = None) -> int:
+    """Recompute the pre-aggregates from the raw data (accepted report values and facts) in SQL:
+    for operators after a bulk import or a repair. Returns how many aggregate rows now exist."""
+    agg: Any = IndicatorAggregate.__table__  # type: ignore[attr-defined]
+    values: Any = ReportValue.__table__  # type: ignore[attr-defined]
+    facts: Any = IndicatorFact.__table__  # type: ignore[attr-defined]
+    raw = union_all(
+        sa_select(values.c.zone_id, values.c.indicator_code, values.c.period, values.c.accepted_units.label("units")).where(
+            values.c.accepted_units.is_not(None), *([values.c.zone_id == zone_id] if zone_id else [])
+        ),
+        sa_select(facts.c.zone_id, facts.c.indicator_code, facts.c.period, facts.c.value_units.label("units")).where(
+            *([facts.c.zone_id == zone_id] if zone_id else [])
+        ),
+    ).subquery()
+    period_type = case(
+        (func.length(raw.c.period) == 4, literal(PeriodType.YEAR.value)),
+        (raw.c.period.like("%Q%"), literal(PeriodType.QUARTER.value)),
+        else_=literal(PeriodType.MONTH.value),
+    )
+    grouped = sa_select(
+        raw.c.zone_id,
+        raw.c.indicator_code,
+        raw.c.period,
+        cast(func.substr(raw.c.period, 1, 4), Integer).label("year"),
+        period_type.label("period_type"),
+        func.sum(raw.c.units).label("sum_units"),
+        func.count().label("count"),
+        literal(now(), DateTime(timezone=True)).label("updated_at"),
+    ).group_by(raw.c.zone_id, raw.c.indicator_code, raw.c.period)
+    await session.execute(delete(agg).where(*([agg.c.zone_id == zone_id] if zone_id else [])))
+    await session.execute(
+        insert(agg).from_select(["zone_id", "indicator_code", "period", "year", "period_type", "sum_units", "count", "updated_at"], grouped)
+    )
+    count_query = sa_select(func.count()).select_from(agg).where(*([agg.c.zone_id == zone_id] if zone_id else []))
+    return int((await session.execute(count_query)).scalar_one())
 
 
 async def cells_for(

@@ -508,3 +508,15 @@ async def close_period(session: AsyncSession, principal: Principal, period_text:
     )
     await record_audit(session, principal, "period.close", entity_type="period", entity_id=f"{zone}:{period}", zone_id=zone, after=out)
     return out
+
+
+# --- operators: rebuilding the pre-aggregates ------------------------------------------------------
+
+
+async def rebuild_aggregates(session: AsyncSession, principal: Principal, zone_id: str | None) -> dict[str, Any]:
+    """Recompute the pre-aggregates from accepted report values and facts (after a bulk import or
+    a repair). A zone's stats-admin rebuilds their zone; a city-level one may rebuild all."""
+    zone = scoped_zone(principal, zone_id)
+    rows = await repo.rebuild_aggregates(session, zone)
+    await record_audit(session, principal, "aggregates.rebuild", entity_type="indicator_aggregate", entity_id=zone or "*", zone_id=zone, after={"rows": rows})
+    return {"zone_id": zone, "aggregates": rows}

@@ -7,7 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from chassis.tables import audit_log
-from tests.integration.stats.stats_support import BIOTECH, BIOTOWN, CHIP_DESIGN, PACKAGING, XINGU, file_and_accept, monthly
+from tests.integration.stats.stats_support import (
+    BIOTECH,
+    BIOTOWN,
+    CHIP_DESIGN,
+    PACKAGING,
+    XINGU,
+    file_and_accept,
+    monthly,
+)
 
 
 async def test_an_enterprise_files_only_for_its_own_uscc(stats, people):

@@ -4,7 +4,15 @@ their JSON Schemas: the report lifecycle, period closing, and the yearly assessm
 from __future__ import annotations
 
 from services.stats.events import EVENTS
-from tests.integration.stats.stats_support import BIOTECH, BIOTOWN, PACKAGING, XINGU, file_and_accept, monthly, start_stats
+from tests.integration.stats.stats_support import (
+    BIOTECH,
+    BIOTOWN,
+    PACKAGING,
+    XINGU,
+    file_and_accept,
+    monthly,
+    start_stats,
+)
 from tests.support.events import assert_matches_schema, read_all
 
 

@@ -9,7 +9,16 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from tests.integration.stats.stats_support import BIOTECH, BIOTOWN, CHIP_DESIGN, PACKAGING, XINGU, file_and_accept, monthly
+from services.stats.models import IndicatorAggregate
+from tests.integration.stats.stats_support import (
+    BIOTECH,
+    BIOTOWN,
+    CHIP_DESIGN,
+    PACKAGING,
+    XINGU,
+    file_and_accept,
+    monthly,
+)
 
 
 async def history(svc: Any, people: Any) -> None:
@@ -160,3 +169,23 @@ async def test_the_xlsx_export_reads_back_with_openpyxl(stats, people):
     assert len(rows) == len((await stats.client.get(f"/zones/{XINGU}/summary?period=2026-10", headers=people.officer())).json()["indicators"])
     bad = await stats.client.get(f"/zones/{XINGU}/summary/export", params={"period": "2026-10", "format": "pdf"}, headers=people.officer())
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "format"
+
+
+async def test_rebuilding_the_pre_aggregates_from_raw_data_reproduces_them(stats, people):
+    await history(stats, people)
+    await stats.client.post(f"/zones/{XINGU}/values", json={"period": "2026-Q3", "values": {"building_occupancy_rate": 71}}, headers=people.officer())
+    before = (await stats.client.get(f"/zones/{XINGU}/summary", params={"period": "2026-10"}, headers=people.leader())).json()
+    async with stats.ctx.db.session() as s:
+        await s.execute(IndicatorAggregate.__table__.delete())  # type: ignore[attr-defined]
+        await s.commit()
+    emptied = (await stats.client.get(f"/zones/{XINGU}/summary", params={"period": "2026-10"}, headers=people.leader())).json()
+    assert row(emptied, "industrial_output_above_scale")["value"] is None
+
+    r = await stats.client.post("/admin/aggregates/rebuild", params={"zone_id": XINGU}, headers=people.stats_admin())
+    assert r.status_code == 200, r.text
+    assert r.json()["aggregates"] > 0
+    after = (await stats.client.get(f"/zones/{XINGU}/summary", params={"period": "2026-10"}, headers=people.leader())).json()
+    assert after == before
+    q3 = (await stats.client.get(f"/zones/{XINGU}/summary", params={"period": "2026-Q3"}, headers=people.leader())).json()
+    assert row(q3, "building_occupancy_rate")["value"] == 71
+    assert (await stats.client.post("/admin/aggregates/rebuild", headers=people.officer())).status_code == 403

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from chassis.tables import audit_log, idempotency_key, outbox_event
@@ -54,24 +53,25 @@ async def test_stats_admin_defines_a_rule_of_every_kind(stats, people):
     assert r.status_code == 201, r.text
 
 
-@pytest.mark.parametrize(
-    ("rule", "field"),
-    [
-        ({"indicator_code": "total_tax", "kind": "range"}, "min"),
-        ({"indicator_code": "total_tax", "kind": "range", "min": 10, "max": 1}, "min"),
-        ({"indicator_code": "total_tax", "kind": "comparison", "operator": "<="}, "other_indicator"),
-        ({"indicator_code": "total_tax", "kind": "comparison", "operator": "<=", "other_indicator": "talent_count"}, "other_indicator"),
-        ({"indicator_code": "total_tax", "kind": "cumulative"}, "indicator_code"),
-        ({"indicator_code": "total_tax", "kind": "yoy_change"}, "threshold_percent"),
-        ({"indicator_code": "no_such_thing", "kind": "required"}, "indicator_code"),
-        ({"indicator_code": "total_tax", "kind": "sometimes"}, "kind"),
-    ],
-)
-async def test_a_rule_that_does_not_fit_its_kind_is_refused_naming_the_field(stats, people, rule, field):
-    r = await stats.client.post("/rules", json=rule, headers=people.stats_admin())
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["errors"][0]["field"] == field
+BAD_RULES = [
+    ({"indicator_code": "total_tax", "kind": "range"}, "min"),
+    ({"indicator_code": "total_tax", "kind": "range", "min": 10, "max": 1}, "min"),
+    ({"indicator_code": "total_tax", "kind": "comparison", "operator": "<="}, "other_indicator"),
+    ({"indicator_code": "total_tax", "kind": "comparison", "operator": "<=", "other_indicator": "talent_count"}, "other_indicator"),
+    ({"indicator_code": "total_tax", "kind": "cumulative"}, "indicator_code"),
+    ({"indicator_code": "total_tax", "kind": "yoy_change"}, "threshold_percent"),
+    ({"indicator_code": "total_tax", "kind": "yoy_change", "threshold_percent": -5}, "threshold_percent"),
+    ({"indicator_code": "no_such_thing", "kind": "required"}, "indicator_code"),
+    ({"indicator_code": "total_tax", "kind": "sometimes"}, "kind"),
+]
+
+
+async def test_a_rule_that_does_not_fit_its_kind_is_refused_naming_the_field(stats, people):
+    for rule, field in BAD_RULES:
+        r = await stats.client.post("/rules", json=rule, headers=people.stats_admin())
+        assert r.status_code == 422, (rule, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["field"] == field, rule
     async with stats.ctx.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(ValidationRule))).scalar_one() == 12  # the seeded ones
 
@@ -142,26 +142,28 @@ async def test_an_explanation_for_an_indicator_not_filed_is_refused(stats, peopl
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "explanations.employees"
 
 
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"uscc": "91510100MA6DGXQ12X"}, "uscc"),
-        ({"period": "2026-13"}, "period"),
-        ({"period": "2026-Q3"}, "values.industrial_output_above_scale"),  # a monthly indicator on a quarterly form
-        ({"zone_id": "no-such-zone"}, "zone_id"),
-        ({"values": {}}, "values"),
-        ({"values": {"total_tax": "lots"}}, "values.total_tax"),
-        ({"values": {"total_tax": 1.23456}}, "values.total_tax"),
-        ({"values": {"approvals_completed": 3}}, "values.approvals_completed"),  # derived from events, not filed
-        ({"values": {"BAD CODE": 1}}, "values.BAD CODE.[key]"),
-    ],
-)
-async def test_invalid_input_is_a_problem_naming_the_field_and_writes_nothing(stats, people, change, field):
-    body = {**monthly(), **change}
-    r = await stats.client.post("/reports", json=body, headers={**people.enterprise(), "Idempotency-Key": "once"})
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    assert field in [e["field"] for e in r.json()["errors"]]
+BAD_REPORTS = [
+    ({"uscc": "91510100MA6DGXQ12X"}, "uscc"),
+    ({"period": "2026-13"}, "period"),
+    ({"period": "2026-Q3"}, "values.industrial_output_above_scale"),  # a monthly indicator on a quarterly form
+    ({"zone_id": "no-such-zone"}, "zone_id"),
+    ({"values": {}}, "values"),
+    ({"values": {"total_tax": "lots"}}, "values.total_tax"),
+    ({"values": {"total_tax": 1.23456}}, "values.total_tax"),
+    ({"values": {"total_tax": 1e30}}, "values.total_tax"),
+    ({"values": {"approvals_completed": 3}}, "values.approvals_completed"),  # derived from events, not filed
+    ({"values": {"BAD CODE": 1}}, "values.BAD CODE.[key]"),
+    ({"explanations": {"total_tax": "x" * 501}}, "explanations.total_tax"),
+]
+
+
+async def test_invalid_input_is_a_problem_naming_the_field_and_writes_nothing(stats, people):
+    for change, field in BAD_REPORTS:
+        body = {**monthly(), **change}
+        r = await stats.client.post("/reports", json=body, headers={**people.enterprise(), "Idempotency-Key": "once"})
+        assert r.status_code == 422, (change, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert field in [e["field"] for e in r.json()["errors"]], (change, r.json())
     await nothing_written(stats)
     async with stats.ctx.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(idempotency_key))).scalar_one() == 0
