@@ -81,7 +81,7 @@ def _settings(ctx: Any) -> StatsSettings:
 
 
 @router.get("/zones", tags=[T_ZONES], summary="功能区名录（来自平台目录的投影）", response_model=list[ZoneOut])
-async def list_zones(session: Session, caller: Staff) -> list[ZoneOut]:
+async def list_zones(session: Session, caller: Caller) -> list[ZoneOut]:
     return await service.list_zones(session, caller)
 
 
