@@ -639,8 +639,8 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 def parse_month(period: str) -> tuple[int, int]:
     match = MONTH_RE.match(period)
-    if not match:
-        raise InvalidInput("月份格式应为 YYYY-MM", "A period is YYYY-MM", field="period")
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise InvalidInput("月份格式应为 YYYY-MM（2000—2100 年）", "A period is YYYY-MM (2000–2100)", field="period")
     return int(match.group(1)), int(match.group(2))
 
 

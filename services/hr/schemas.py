@@ -50,6 +50,8 @@ Number = Annotated[Decimal, PlainSerializer(_as_float, return_type=float)]
 WanIn = Annotated[Decimal, Field(ge=0, le=100000, max_digits=12, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 Coefficient = Annotated[Decimal, Field(ge=0, le=5, max_digits=6, decimal_places=3)]
+#: An input date, within the years the platform deals with (no term or contract runs past them).
+Day = Annotated[date, Field(ge=date(1949, 10, 1), le=date(2099, 12, 31))]
 Code = Annotated[str, Field(pattern=CODE_PATTERN, description="代码：字母、数字、-、_，最长 32 位")]
 Text = Annotated[str, Field(min_length=1, max_length=100)]
 
@@ -236,20 +238,20 @@ class StaffIn(Input):
         description="身份：civil_servant 公务员 / institution 事业人员（均为锁定身份）/ contract 社会化聘用 / seconded 派驻"
     )
     original_establishment: str | None = Field(None, max_length=200, description="原编制单位（锁定身份人员必填）")
-    contract_start: date | None = Field(None, description="劳动合同起始（社会化聘用必填）")
-    contract_end: date | None = Field(None, description="劳动合同截止（社会化聘用必填）")
+    contract_start: Day | None = Field(None, description="劳动合同起始（社会化聘用必填）")
+    contract_end: Day | None = Field(None, description="劳动合同截止（社会化聘用必填）")
     sending_unit: str | None = Field(None, max_length=200, description="派出单位（派驻人员必填）")
-    secondment_end: date | None = Field(None, description="派驻期满日（可选）")
+    secondment_end: Day | None = Field(None, description="派驻期满日（可选）")
     account: str | None = Field(None, min_length=1, max_length=255, description="平台账户名（本人据此查看自己的档案）")
 
 
 class StaffPatch(Input):
     name: str | None = Field(None, min_length=1, max_length=50)
     original_establishment: str | None = Field(None, max_length=200)
-    contract_start: date | None = None
-    contract_end: date | None = None
+    contract_start: Day | None = None
+    contract_end: Day | None = None
     sending_unit: str | None = Field(None, max_length=200)
-    secondment_end: date | None = None
+    secondment_end: Day | None = None
     account: str | None = Field(None, min_length=1, max_length=255)
 
 
@@ -286,8 +288,8 @@ class StaffOut(BaseModel):
 class AppointmentIn(Input):
     staff_id: str = Field(min_length=1, max_length=36)
     position_id: str = Field(min_length=1, max_length=36)
-    term_start: date
-    term_end: date
+    term_start: Day
+    term_end: Day
 
 
 class EndAppointmentIn(Input):
@@ -295,7 +297,7 @@ class EndAppointmentIn(Input):
         description="term_end 任期届满 / evaluation 考核不合格解聘 / transfer 调任 / resignation 辞职 / "
         "contract_end 合同期满 / secondment_end 派驻期满 / other 其他"
     )
-    ended_on: date | None = Field(None, description="最后在岗日（默认今天）")
+    ended_on: Day | None = Field(None, description="最后在岗日（默认今天）")
     note: str | None = Field(None, max_length=500)
 
 
@@ -403,7 +405,7 @@ class RankingOut(BaseModel):
 
 
 class AcceptIn(Input):
-    term_start: date | None = Field(None, description="聘期起（默认今天）")
+    term_start: Day | None = Field(None, description="聘期起（默认今天）")
 
 
 class DeclineIn(Input):

@@ -114,7 +114,7 @@ XINGU = ZoneSeed(
         ("strategy", "战略研究部", 8),
         ("investment", "招商部", 12),
         ("enterprise", "企业服务部", 8),
-        ("government", "政务服务部", 8),
+        ("approvals", "政务服务部", 8),
     ],
     positions=[
         PositionSeed("deputy", "general", "副局长", Category.MANAGEMENT, "M5", 3),
@@ -133,9 +133,9 @@ XINGU = ZoneSeed(
         PositionSeed("investment-officer", "investment", "招商专员", Category.PROFESSIONAL, "P2", 4),
         PositionSeed("enterprise-head", "enterprise", "企业服务部部长", Category.MANAGEMENT, "M4", 1),
         PositionSeed("enterprise-officer", "enterprise", "企业服务专员", Category.PROFESSIONAL, "P2", 5),
-        PositionSeed("government-head", "government", "政务服务部部长", Category.MANAGEMENT, "M4", 1),
-        PositionSeed("approvals-officer", "government", "审批服务专员", Category.PROFESSIONAL, "P2", 5),
-        PositionSeed("window-aide", "government", "窗口辅助", Category.SUPPORT, "S2", 2),
+        PositionSeed("approvals-head", "approvals", "政务服务部部长", Category.MANAGEMENT, "M4", 1),
+        PositionSeed("approvals-officer", "approvals", "审批服务专员", Category.PROFESSIONAL, "P2", 5),
+        PositionSeed("window-aide", "approvals", "窗口辅助", Category.SUPPORT, "S2", 2),
     ],
     people=[
         PersonSeed("王建国", "51012219750308101", Identity.CIVIL_SERVANT, "deputy", "xingu.leader",
@@ -168,7 +168,7 @@ BIOTOWN = ZoneSeed(
         ("planning", "规划建设部", 10),
         ("investment", "投资促进局", 12),
         ("enterprise", "企业服务部", 10),
-        ("government", "政务服务部", 8),
+        ("approvals", "政务服务部", 8),
     ],
     positions=[
         PositionSeed("general-head", "general", "综合管理部部长", Category.MANAGEMENT, "M4", 1),
@@ -178,7 +178,7 @@ BIOTOWN = ZoneSeed(
         PositionSeed("investment-head", "investment", "投资促进局局长", Category.MANAGEMENT, "M4", 1),
         PositionSeed("investment-manager", "investment", "生物医药招商经理", Category.PROFESSIONAL, "P3", 4),
         PositionSeed("enterprise-officer", "enterprise", "企业服务专员", Category.PROFESSIONAL, "P2", 5),
-        PositionSeed("approvals-officer", "government", "审批服务专员", Category.PROFESSIONAL, "P2", 4),
+        PositionSeed("approvals-officer", "approvals", "审批服务专员", Category.PROFESSIONAL, "P2", 4),
     ],
     people=[
         PersonSeed("马超", "51012219800516111", Identity.SECONDED, "investment-head", sending_unit="成都高新区生物产业局"),
