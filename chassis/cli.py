@@ -916,7 +916,7 @@ def cmd_status(api: Api, args: argparse.Namespace) -> int:
         except httpx.HTTPError as exc:
             state, checks, worst = "unreachable", type(exc).__name__, EXIT_UNREACHABLE
         backlog = ""
-        if with_backlog and state not in {"unreachable"} and name != "gateway":
+        if with_backlog and state != "unreachable":
             response = api._send(name, "GET", "/admin/outbox")
             backlog = str(response.json().get("backlog")) if response.is_success else f"HTTP {response.status_code}"
         rows.append((name, base, state, checks, backlog))

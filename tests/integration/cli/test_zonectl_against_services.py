@@ -250,3 +250,20 @@ def test_key_rotation_publishes_the_new_key_and_keeps_the_old_one(gateway, capsy
     after = {k["kid"] for k in httpx.get(f"{gateway.url}/.well-known/jwks.json").json()["keys"]}
     assert rotation["kid"] in after and rotation["kid"] not in before
     assert before <= after, "tokens signed with the old key stay valid until they expire"
+
+
+# --- status ---------------------------------------------------------------------------------------------
+
+
+def test_status_shows_each_apps_readiness_and_outbox_backlog(app_url, admin_token, capsys):
+    approvals, investment = app_url("approvals"), app_url("investment")
+    code, out, err = zonectl(capsys, "--token", admin_token, "--approvals-url", approvals.url,
+                             "--investment-url", investment.url, "status", "approvals", "investment")
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert set(rows) == {"approvals", "investment"}
+    for app, process in (("approvals", approvals), ("investment", investment)):
+        assert process.url in rows[app] and "database=ok" in rows[app] and "broker=ok" in rows[app]
+        assert rows[app].split()[-1].isdigit(), "the outbox backlog is a count"
+    code, _out, _err = zonectl(capsys, "--hr-url", "http://127.0.0.1:1", "status", "hr")
+    assert code == 3
