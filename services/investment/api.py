@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, StringConstraints
 
+from chassis.errors import FieldError, Unprocessable
 from chassis.idempotency import Idempotency
 from chassis.pagination import Page, Pagination
 from chassis.service import Ctx, Session
@@ -55,10 +57,35 @@ TAG_FUNDS = "实际到位资金 funds"
 TAG_ISSUES = "项目调度 issues"
 TAG_PIPELINE = "项目储备与转化 pipeline"
 
-ZoneQuery = Annotated[str | None, Query(max_length=64, description="功能区 ID（功能区工作人员只能是本区；市级人员可不填）")]
-CodeQuery = Annotated[str | None, Query(max_length=64)]
 
-router = APIRouter()
+def _blank_is_none(value: Any) -> Any:
+    """``?uscc=&zone_id=`` (an empty filter, as aggregators send) means no filter."""
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(_blank_is_none)
+
+
+# Length limits belong to the string inside the optional type: a blank filter becomes None first.
+Text36 = Annotated[str, StringConstraints(max_length=36)]
+Text64 = Annotated[str, StringConstraints(max_length=64)]
+Text100 = Annotated[str, StringConstraints(max_length=100)]
+
+
+ZoneQuery = Annotated[Text64 | None, Blank, Query(description="功能区 ID（功能区工作人员只能是本区；市级人员可不填）")]
+CodeQuery = Annotated[Text64 | None, Blank, Query()]
+
+async def refuse_nul_characters(request: Request) -> None:
+    """PostgreSQL cannot store or compare text with NUL characters: refuse them as bad input."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in str(value):
+            raise Unprocessable(
+                "参数不能包含空字符", f"{name} must not contain NUL characters",
+                errors=[FieldError(name, "不能包含空字符（\\u0000）", "must not contain NUL characters", code="nul_character")],
+            )
+
+
+router = APIRouter(dependencies=[Depends(refuse_nul_characters)])
 
 
 # --- chains ---------------------------------------------------------------------------------------
@@ -111,8 +138,8 @@ async def list_targets(
     page: Pagination,
     zone_id: ZoneQuery = None,
     chain_code: CodeQuery = None,
-    node_id: Annotated[str | None, Query(max_length=36)] = None,
-    kind: Literal["key", "supporting"] | None = None,
+    node_id: Annotated[Text36 | None, Blank, Query()] = None,
+    kind: Annotated[Literal["key", "supporting"] | None, Blank, Query()] = None,
 ) -> Page[TargetOut]:
     return await chains.list_targets(
         session, caller, page, zone_id=zone_id, chain_code=chain_code, node_id=node_id, kind=kind
@@ -176,19 +203,19 @@ async def list_projects(
     caller: StaffOrEnterprise,
     page: Pagination,
     zone_id: ZoneQuery = None,
-    stage: Stage | None = None,
+    stage: Annotated[Stage | None, Blank, Query()] = None,
     chain_code: CodeQuery = None,
-    chain_role: ChainRole | None = None,
-    key_project: bool | None = None,
-    leader: Annotated[str | None, Query(max_length=100, description="联系领导")] = None,
-    uscc: Annotated[USCC | None, Query(description="项目企业统一社会信用代码")] = None,
-    date_from: Annotated[date | None, Query(description="起始日期（含）")] = None,
-    date_to: Annotated[date | None, Query(description="截止日期（含）")] = None,
+    chain_role: Annotated[ChainRole | None, Blank, Query()] = None,
+    key_project: Annotated[bool | None, Blank, Query()] = None,
+    leader: Annotated[Text100 | None, Blank, Query(description="联系领导")] = None,
+    uscc: Annotated[USCC | None, Blank, Query(description="项目企业统一社会信用代码")] = None,
+    date_from: Annotated[date | None, Blank, Query(description="起始日期（含）")] = None,
+    date_to: Annotated[date | None, Blank, Query(description="截止日期（含）")] = None,
     date_field: Annotated[
         Literal["created", "signed", "stage_entered"],
         Query(description="日期范围作用于：created 录入日期 / signed 签约日期 / stage_entered 进入当前阶段日期"),
     ] = "created",
-    q: Annotated[str | None, Query(max_length=100, description="按项目名称或投资方模糊查询")] = None,
+    q: Annotated[Text100 | None, Blank, Query(description="按项目名称或投资方模糊查询")] = None,
 ) -> Page[ProjectOut]:
     return await projects.list_projects(
         session, caller, page, zone_id=zone_id, stage=stage, chain_code=chain_code, chain_role=chain_role,
@@ -266,10 +293,10 @@ async def list_issues(
     caller: Staff,
     page: Pagination,
     zone_id: ZoneQuery = None,
-    status: IssueStatus | None = None,
-    overdue: bool | None = None,
-    project_id: Annotated[str | None, Query(max_length=36)] = None,
-    department: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[IssueStatus | None, Blank, Query()] = None,
+    overdue: Annotated[bool | None, Blank, Query()] = None,
+    project_id: Annotated[Text36 | None, Blank, Query()] = None,
+    department: Annotated[Text100 | None, Blank, Query()] = None,
 ) -> Page[IssueOut]:
     return await issues.list_issues(
         session, caller, page, zone_id=zone_id, status=status, overdue=overdue, project_id=project_id,
@@ -325,8 +352,8 @@ async def pipeline_summary(
     caller: Staff,
     zone_id: ZoneQuery = None,
     chain_code: CodeQuery = None,
-    chain_role: ChainRole | None = None,
-    key_project: bool | None = None,
+    chain_role: Annotated[ChainRole | None, Blank, Query()] = None,
+    key_project: Annotated[bool | None, Blank, Query()] = None,
 ) -> PipelineSummaryOut:
     return await pipeline.pipeline_summary(
         session, caller, zone_id=zone_id, chain_code=chain_code, chain_role=chain_role, key_project=key_project

@@ -1,6 +1,11 @@
 """Use cases for projects: record, amend, move through the lifecycle, check against the admission
 catalog, and record funds in place. Each takes the session and the caller, writes its events to the
 outbox and its audit entries on that same session, and never commits.
+
+A project's chain role is read from its zone's status on its node when the project is recorded or
+moved to another node (unless staff state it); a later change of the node's status does not
+re-label projects already classified — the role says what the project did for the chain when it
+was courted.
 """
 
 from __future__ import annotations

@@ -34,16 +34,26 @@ from services.investment.domain import (
     parse_period,
 )
 
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("不能包含空字符 / must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+
 ZoneId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", max_length=64)
 ]
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul]
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=36), NoNul]
 Wan = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, description="万元，最多两位小数")]
 Mu = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2, description="亩，最多两位小数")]
 Tce = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, description="吨标准煤，最多两位小数")]
@@ -136,7 +146,7 @@ class ChainOut(BaseModel):
 
 
 class TargetIn(_In):
-    node_id: str = Field(min_length=1, max_length=36, description="产业链环节 ID")
+    node_id: RecordId = Field(description="产业链环节 ID")
     company_name: Name = Field(description="企业名称")
     kind: Literal["key", "supporting"] = Field(description="key 重点企业 / supporting 配套企业")
     uscc: USCC | None = Field(None, description="统一社会信用代码（如已知）")
@@ -215,7 +225,7 @@ class CatalogEntryOut(BaseModel):
 class _ProjectFields(_In):
     uscc: USCC | None = Field(None, description="项目企业统一社会信用代码（注册落地时必填）")
     chain_code: Code | None = Field(None, description="所属产业链代码（给了环节时可省略）")
-    node_id: str | None = Field(None, min_length=1, max_length=36, description="所属产业链环节 ID")
+    node_id: RecordId | None = Field(None, description="所属产业链环节 ID")
     chain_role: ChainRole | None = Field(None, description="链上作用 补链/强链/扩链；不填则按本区该环节情况推定")
     sector_code: Code | None = Field(None, description="细分行业代码（准入评估依据）")
     agreed_investment_wan: Wan | None = Field(None, description="协议投资额（万元）")

@@ -106,6 +106,15 @@ async def test_moving_a_project_to_another_node_re_derives_a_derived_role(inv):
     )
     assert r.status_code == 200, r.text
     assert r.json()["chain_role"] == "扩链"
+    url = f"/projects/{project['id']}"
+    stated = (await inv.client.patch(url, json={"chain_role": "强链"}, headers=inv.staff())).json()
+    assert (stated["chain_role"], stated["chain_role_derived"]) == ("强链", False)
+    moved = (await inv.client.patch(url, json={"node_id": inv.node(chain, "ic.wafer")["id"]}, headers=inv.staff())).json()
+    assert moved["chain_role"] == "强链"  # a stated role survives a move
+    cleared = (await inv.client.patch(url, json={"chain_role": None}, headers=inv.staff())).json()
+    assert (cleared["chain_role"], cleared["chain_role_derived"]) == ("补链", True)
+    bad = await inv.client.patch(url, json={"uscc": "not-a-uscc"}, headers=inv.staff())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "uscc"
 
 
 async def test_a_node_of_another_chain_than_the_one_named_is_refused(inv):
@@ -187,3 +196,54 @@ async def test_projects_are_filtered_and_paginated(inv):
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "uscc"
     bad_stage = await inv.client.get("/projects?stage=flying", headers=staff)
     assert bad_stage.status_code == 422 and bad_stage.json()["errors"][0]["field"] == "stage"
+
+
+async def test_empty_filters_as_the_gateway_sends_them_mean_no_filter(inv):
+    await inv.project()
+    r = await inv.client.get("/projects?uscc=&zone_id=&stage=&key_project=&page=1&size=20", headers=inv.leader())
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 1
+    summary = await inv.client.get("/pipeline/summary?zone_id=", headers=inv.staff(roles=("leader",)))
+    assert summary.status_code == 200 and summary.json()["zone_id"] == "zone-a"
+    assert [s["stage"] for s in summary.json()["stages"]][:1] == ["lead"]
+    assert {"stage", "label", "count", "agreed_investment_wan"} <= set(summary.json()["stages"][0])
+
+
+async def test_no_filter_value_on_any_list_is_a_server_error(inv):
+    long = "x" * 300
+    lists = {
+        "/projects": ["zone_id", "stage", "chain_code", "chain_role", "key_project", "leader", "uscc", "date_from",
+                      "date_to", "date_field", "q", "page", "size"],
+        "/issues": ["zone_id", "status", "overdue", "project_id", "department"],
+        "/targets": ["zone_id", "chain_code", "node_id", "kind"],
+        "/catalog": ["zone_id", "chain_code", "sector_code"],
+        "/chains": ["zone_id"],
+        "/pipeline/summary": ["zone_id", "chain_code", "chain_role", "key_project"],
+    }
+    for url, params in lists.items():
+        for param in params:
+            for value in ("", long, "\x00", "a\x00b", "-1"):
+                r = await inv.client.get(url, params={param: value}, headers=inv.leader())
+                assert r.status_code in (200, 403, 422), (url, param, value, r.status_code, r.text)
+                if r.status_code == 422:
+                    assert r.json()["errors"][0]["field"] == param, (url, param, r.json())
+    too_long = await inv.client.get("/projects", params={"leader": long}, headers=inv.leader())
+    assert too_long.status_code == 422
+
+
+async def test_nul_characters_anywhere_are_refused_as_bad_input_not_a_server_error(inv):
+    project = await inv.project()
+    for method, url, body, field in [
+        ("post", "/projects", {"name": "a\x00b", "investor": "y"}, "name"),
+        ("post", "/projects", {"name": "a", "investor": "y", "task_team": ["李\x00明"]}, "task_team.0"),
+        ("post", "/projects", {"name": "a", "investor": "y", "node_id": "\x00"}, "node_id"),
+        ("patch", f"/projects/{project['id']}", {"leader": "\x00"}, "leader"),
+        ("post", f"/projects/{project['id']}/issues", {"title": "x", "department": "\x00", "due_date": "2099-01-01"},
+         "department"),
+        ("get", "/projects/a%00b", None, "project_id"),
+        ("get", "/issues/a%00b", None, "issue_id"),
+    ]:
+        r = await inv.client.request(method, url, json=body, headers=inv.staff())
+        assert r.status_code == 422, (method, url, r.status_code, r.text)
+        assert field in [e["field"] for e in r.json()["errors"]], (url, r.json())
+    assert await inv.count(Project) == 1
