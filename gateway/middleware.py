@@ -123,6 +123,12 @@ class ProxySplit:
         await self.app(scope, receive, send)
 
 
+def is_proxied(scope: Scope) -> bool:
+    """Is this a request for ``/api/<service>/...`` (one of the routed services)?"""
+    path: str = scope["path"]
+    return path.startswith("/api/") and path[5:].split("/", 1)[0] in BACKENDS
+
+
 def _mark_proxied(scope: Scope, proxies: dict[str, ProxyApp]) -> None:
     path: str = scope["path"]
     if path.startswith("/api/"):

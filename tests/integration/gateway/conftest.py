@@ -20,20 +20,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from chassis.auth import JwksVerifier
+from chassis.auth import JwksVerifier, SigningKey
 from chassis.broker import free_port
+from chassis.db import Database
 from chassis.errors import DomainError
 from gateway.app import create_app
 from gateway.definition import DEFINITION
+from gateway.models import SigningKeyRecord
 from gateway.runtime import GatewayState
 from gateway.settings import BACKENDS, GatewaySettings
 
@@ -99,12 +103,37 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+PASSPHRASE = "integration-test-passphrase"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKeyRecord:
+    """One RSA key for the session (generating one per test costs more than the test), stored as the gateway stores it."""
+    key = SigningKey.generate(f"it-{uuid.uuid4().hex[:8]}")
+    pem = key.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+    ).decode()
+    return SigningKeyRecord(kid=key.kid, private_pem=pem, public_jwk=key.public_jwk(), created_at=datetime.now(UTC))
+
+
+async def _install_key(url: str, record: SigningKeyRecord) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            session.add(SigningKeyRecord(**record.model_dump()))
+            await session.commit()
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture
-async def gateway_factory(databases: Any, kafka: Any) -> AsyncIterator[Callable[..., Any]]:
+async def gateway_factory(databases: Any, kafka: Any, signing_key: SigningKeyRecord) -> AsyncIterator[Callable[..., Any]]:
     running: list[RunningGateway] = []
 
     async def _start(**overrides: Any) -> RunningGateway:
         url = overrides.pop("database_url", None) or await databases.new_database(DEFINITION)
+        await _install_key(url, signing_key)
         values: dict[str, Any] = {
             "environment": "test",
             "database_url": url,
@@ -117,7 +146,7 @@ async def gateway_factory(databases: Any, kafka: Any) -> AsyncIterator[Callable[
             "relay_poll_interval_s": 0.2,
             "consumer_retry_backoff_s": 0.05,
             "log_json": False,
-            "key_passphrase": "integration-test-passphrase",
+            "key_passphrase": PASSPHRASE,
             "argon2_time_cost": 1,
             "argon2_memory_kib": 8192,
             "argon2_parallelism": 1,
