@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -307,10 +307,28 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConnectionError, _unavailable)
     app.add_exception_handler(OSError, _unavailable)
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character or an out-of-range number that PostgreSQL refuses to store or compare.
+        log.info("data refused by the database: %s", exc.orig)
+        return problem_response(
+            request,
+            status=422,
+            slug="validation-error",
+            title=("提交的内容未通过校验", "Validation failed"),
+            detail=("提交的数据包含无法处理的字符或数值", "The request contains characters or numbers the database cannot accept"),
+        )
+
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             return await _unavailable(request, exc)
+        # asyncpg's errors arrive wrapped; SQLSTATE class 22 is "data exception" (a NUL byte, a
+        # number out of range): the caller's input, not our fault.
+        cause = getattr(exc.orig, "__cause__", None)
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return await _data(request, exc)  # type: ignore[arg-type]
         log.exception("database error", exc_info=exc)
         return problem_response(
             request,

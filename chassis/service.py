@@ -26,10 +26,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis.auth import ROLE_AUDITOR, JwksVerifier, Principal, require
+from chassis.auth import ROLE_ADMIN, ROLE_AUDITOR, JwksVerifier, Principal, require
 from chassis.consumer import ConsumerSpec, EventConsumer
 from chassis.db import Database
-from chassis.errors import NotFound, install_error_handlers
+from chassis.errors import Conflict, NotFound, install_error_handlers
 from chassis.events import EventCatalog
 from chassis.idempotency import purge_expired
 from chassis.kafka import Publisher, broker_reachable, ensure_topics
@@ -228,7 +228,8 @@ async def _purge_job(ctx: ServiceContext) -> None:
 
 # --- health and operator endpoints --------------------------------------------------------------
 
-Operator = Annotated[Principal, Depends(require())]
+# Replaying events and redriving dead letters are platform operations: administrators only.
+Operator = Annotated[Principal, Depends(require(ROLE_ADMIN))]
 Auditor = Annotated[Principal, Depends(require(ROLE_AUDITOR))]
 
 
@@ -321,7 +322,12 @@ def platform_router(definition: ServiceDefinition) -> APIRouter:
         consumer = next((c for c in ctx.consumers if c.group == row.consumer), None)
         if consumer is None:
             raise NotFound("该死信的消费者不在本服务中", "No such consumer in this service")
-        done = await consumer.redrive(dead_letter_id)
+        try:
+            done = await consumer.redrive(dead_letter_id)
+        except Exception as exc:
+            raise Conflict(
+                f"重新投递仍然失败：{type(exc).__name__}: {exc}", f"Redrive failed again: {type(exc).__name__}: {exc}"
+            ) from exc
         return {"id": dead_letter_id, "redriven": done}
 
     @router.get("/audit", tags=["审计 audit"], summary="审计日志", response_model=Page[AuditEntry])

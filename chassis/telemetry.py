@@ -128,6 +128,8 @@ def setup_logging(service: str, level: str = "INFO", as_json: bool = True) -> No
     # aiokafka logs every refused connection as an error; the chassis reports outages itself.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters at DEBUG, personal data included.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class MetricsMiddleware:

@@ -32,7 +32,7 @@ def validate_uscc(value: str) -> str:
 def validate_national_id(value: str) -> str:
     try:
         return str(ric.validate(value))
-    except StdnumError as exc:
+    except (StdnumError, KeyError) as exc:  # stdnum raises KeyError for some unknown region codes
         raise ValueError(
             f"居民身份证号码无效 / invalid resident identity card number: {exc}"
         ) from exc
