@@ -17,7 +17,7 @@ from chassis.launcher import APPS, Platform
 from tests.support.infra import DatabaseInfra
 from tests.support.tokens import TokenIssuer
 
-FAULT_APPS = ["investment", "approvals", "stats"]
+FAULT_APPS = ["investment", "approvals", "hr", "stats"]
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory, issuer: TokenIssuer, data
     import asyncio
 
     from services.approvals.definition import DEFINITION as APPROVALS
+    from services.hr.definition import DEFINITION as HR
     from services.investment.definition import DEFINITION as INVESTMENT
     from services.stats.definition import DEFINITION as STATS
 
     var_dir: Path = tmp_path_factory.mktemp("platform")
     database_urls: dict[str, str] = {}
     if databases.is_postgres:
-        for definition in (INVESTMENT, APPROVALS, STATS):
+        for definition in (INVESTMENT, APPROVALS, HR, STATS):
             database_urls[definition.name] = asyncio.run(databases.new_database(definition))
     apps = [a for a in APPS if a.name in FAULT_APPS]
     extra_env = {f"{a.env_prefix}JWKS_JSON": issuer.jwks_json for a in apps}
