@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,14 +200,14 @@ def summary_xlsx(summary: SummaryOut) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "汇总"
-    ws.append([f"{summary.zone_name}（{summary.zone_type}） {summary.period_label} 统计汇总"])
+    ws.append([_cell(f"{summary.zone_name}（{summary.zone_type}） {summary.period_label} 统计汇总")])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(headers)
+    ws.append([_cell(h) for h in headers])
     for cell in ws[2]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     for row in rows:
-        ws.append(row)
+        ws.append([_cell(v) for v in row])
     for col, width in zip("ABCDEFGHIJKLMNOP", [28, 26, 10, 12] + [14] * 12, strict=False):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "C3"
@@ -234,3 +235,8 @@ async def export_summary(
         after={"format": fmt_name, "indicators": len(summary.indicators)},
     )
     return body, media, filename
+
+
+def _cell(value: object) -> object:
+    """XLSX cannot hold control characters (a name may contain them); drop them rather than fail."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
