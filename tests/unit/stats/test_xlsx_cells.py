@@ -10,8 +10,9 @@ from services.stats.summaries import _cell
 def test_control_characters_are_dropped_from_xlsx_cells_and_numbers_kept():
     wb = Workbook()
     ws = wb.active
-    ws.append([_cell("控制\x01字符\x00"), _cell(12.5), _cell(None)])
+    ws.append([_cell("控制\x01字符\x00"), _cell(12.5)])
     buffer = io.BytesIO()
     wb.save(buffer)
     row = next(load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(values_only=True))
-    assert row == ("控制字符", 12.5, None)
+    assert row == ("控制字符", 12.5)
+    assert _cell(None) is None
