@@ -154,8 +154,28 @@ async def idempotency_guard(request: Request, principal: Caller) -> IdempotencyG
                 errors=[FieldError(HEADER, "格式不正确", "invalid")],
             )
     client = f"{principal.kind}:{principal.subject}"
-    body = await request.body()
+    try:
+        body = await request.body()
+    except RuntimeError:
+        # FastAPI parsed a multipart form first and consumed the stream: fingerprint the form.
+        body = await _form_fingerprint(request)
     return IdempotencyGuard(request, client, key, body)
+
+
+async def _form_fingerprint(request: Request) -> bytes:
+    """The parsed form's fields and uploaded files' contents, in a stable order."""
+    digest = hashlib.sha256()
+    form = await request.form()
+    for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
+        digest.update(name.encode() + b"\0")
+        if isinstance(value, str):
+            digest.update(value.encode() + b"\0")
+            continue
+        digest.update((value.filename or "").encode() + b"\0")
+        while chunk := await value.read(1 << 16):
+            digest.update(chunk)
+        await value.seek(0)
+    return digest.digest()
 
 
 Idempotency = Annotated[IdempotencyGuard, Depends(idempotency_guard)]

@@ -157,3 +157,15 @@ async def test_a_trace_started_by_an_http_request_continues_in_the_consumers_spa
     producer = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.PRODUCER]
     assert any(p.context.trace_id == span.context.trace_id for p in producer)
     assert note_id
+
+
+async def test_idempotency_keys_work_for_multipart_uploads_too(service_factory, issuer):
+    svc = await service_factory(DEFINITION, relay_enabled=False, consumers_enabled=False)
+    headers = {**issuer.staff(**WRITER), "Idempotency-Key": "upload-1"}
+    first = await svc.client.post("/attachments", files={"file": ("a.pdf", b"%PDF-1.7 one")}, headers=headers)
+    again = await svc.client.post("/attachments", files={"file": ("a.pdf", b"%PDF-1.7 one")}, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await svc.client.post("/attachments", files={"file": ("a.pdf", b"%PDF-1.7 two")}, headers=headers)
+    assert other.status_code == 422

@@ -3,11 +3,12 @@ projection that consumes them. It shows the shape every real service follows."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
@@ -92,6 +93,17 @@ async def create_note(body: NoteIn, session: Session, caller: Caller, idem: Idem
         return note.model_dump()
 
     return await idem.run(session, create, status_code=201)
+
+
+@router.post("/attachments", status_code=201)
+async def attach(
+    file: Annotated[UploadFile, File()], session: Session, caller: Caller, idem: Idempotency
+) -> Any:
+    async def store() -> dict[str, Any]:
+        content = await file.read()
+        return {"id": str(uuid.uuid4()), "sha256": hashlib.sha256(content).hexdigest()}
+
+    return await idem.run(session, store, status_code=201)
 
 
 @router.get("/notes/{note_id}")
