@@ -17,6 +17,8 @@ from chassis.auth import Principal
 from chassis.tables import audit_log
 from chassis.telemetry import current_trace_id
 
+_INSERT = insert(audit_log)
+
 
 async def record_audit(
     session: AsyncSession,
@@ -33,17 +35,20 @@ async def record_audit(
         who, kind = actor.subject, actor.kind
     else:
         who, kind = actor, "system"
+    # A statement built once, values bound per call: ``.values(...)`` would coerce each value into the
+    # statement and key the compiled cache on it, per request.
     await session.execute(
-        insert(audit_log).values(
-            at=datetime.now(UTC),
-            actor=who,
-            actor_kind=kind,
-            zone_id=zone_id,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=jsonable_encoder(before) if before is not None else None,
-            after=jsonable_encoder(after) if after is not None else None,
-            trace_id=current_trace_id(),
-        )
+        _INSERT,
+        {
+            "at": datetime.now(UTC),
+            "actor": who,
+            "actor_kind": kind,
+            "zone_id": zone_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": jsonable_encoder(before) if before is not None else None,
+            "after": jsonable_encoder(after) if after is not None else None,
+            "trace_id": current_trace_id(),
+        },
     )

@@ -67,10 +67,21 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 class EmbeddedBroker:
     """A Tansu broker process on loopback, started and stopped by the launcher or the tests."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 9092, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 9092,
+        log_path: Path | None = None,
+        *,
+        advertised: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.log_path = log_path
+        #: ``host:port`` the broker names in its metadata, when clients must reach it through
+        #: something in front of it (a TLS-terminating proxy): Kafka clients connect to the
+        #: advertised address after bootstrapping, so without it they would bypass the proxy.
+        self.advertised = advertised
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,9 +93,15 @@ class EmbeddedBroker:
         if not port_is_free(self.host, self.port):
             raise LaunchError(f"broker port {self.port} is already in use (set BROKER_PORT to another port)")
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            [
+                binary, "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", advertised,
+                "--storage-engine", "memory://tansu/",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -38,7 +38,6 @@ import io
 import json
 import os
 import re
-import secrets
 import sys
 import time
 import unicodedata
@@ -932,7 +931,9 @@ def _initial_password(args: argparse.Namespace) -> tuple[str, bool]:
         return sys.stdin.readline().rstrip("\n"), False
     if args.initial_password:
         return str(args.initial_password), False
-    return secrets.token_urlsafe(12), True
+    from chassis.crypto import generate_secret  # lazily, like the other heavy imports here
+
+    return generate_secret(12), True
 
 
 def cmd_accounts_create(api: Api, args: argparse.Namespace) -> int:

@@ -110,6 +110,7 @@ class EventConsumer:
             metadata_max_age_ms=5000,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
         self._consumer = consumer
         await asyncio.wait_for(consumer.start(), 30)

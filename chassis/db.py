@@ -8,13 +8,18 @@ fail with "database is locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger("chassis.db")
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -42,8 +47,8 @@ class Database:
         if self.is_sqlite:
             # One connection per session (cheap for a local file): with a bounded pool, sessions
             # waiting for the single write lock could hold every pooled connection.
-            kwargs["connect_args"] = {"timeout": 30}
             kwargs["poolclass"] = NullPool
+            kwargs["async_creator"] = self._open_sqlite
         else:
             kwargs.update(
                 pool_size=pool_size,
@@ -55,8 +60,14 @@ class Database:
                 pool_recycle=1800,
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        #: SQLite only: the driver connections whose worker threads may still run, so that :meth:`dispose`
+        #: can wait for them (see :meth:`_finish_sqlite_threads`). Pruned of finished threads at every open.
+        self._sqlite_connections: set[aiosqlite.Connection] = set()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            # Worked out once: every session on SQLite opens a connection (NullPool).
+            args, options = self.engine.dialect.create_connect_args(self.engine.url)
+            self._sqlite_connect: tuple[list[Any], dict[str, Any]] = (list(args), {**options, "timeout": 30})
         #: Copied into every new session's ``info``: the topic prefix and the relay's wake-up call.
         self.session_info: dict[str, Any] = {}
         self._sessionmaker = async_sessionmaker(self.engine, class_=PlatformSession, expire_on_commit=False)
@@ -88,6 +99,39 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.is_sqlite:
+            await self._finish_sqlite_threads()
+
+    async def _open_sqlite(self) -> aiosqlite.Connection:
+        """Open a SQLite connection, known to :meth:`dispose` from before its thread starts."""
+        args, options = self._sqlite_connect
+        connection = aiosqlite.connect(*args, **options)
+        self._sqlite_connections -= {c for c in self._sqlite_connections if not c._thread.is_alive()}
+        self._sqlite_connections.add(connection)
+        return await connection
+
+    async def _finish_sqlite_threads(self, timeout_s: float = 5.0) -> None:
+        """Let the worker threads of SQLite connections that cancelled tasks left behind finish.
+
+        aiosqlite runs each connection on its own thread, which posts every result back to the event
+        loop. A task cancelled while opening a connection or mid-query (the relay or a consumer, at
+        shutdown) leaves that thread running: it finishes the operation and posts to a loop that may
+        have closed by then ("Event loop is closed"), or waits for work forever. Stopping it here
+        queues behind whatever it is doing, and the stop is awaited while the loop still runs.
+        """
+        for connection in list(self._sqlite_connections):
+            self._sqlite_connections.discard(connection)
+            if not connection._thread.is_alive():
+                continue  # closed normally
+            try:
+                if connection._running:
+                    stopped = connection.stop()
+                    if stopped is not None:
+                        await asyncio.wait_for(stopped, timeout_s)
+                else:  # already told to stop (SQLAlchemy's terminate): it will once its queue is done
+                    await asyncio.to_thread(connection._thread.join, timeout_s)
+            except Exception as exc:  # shutting down: report, never fail the shutdown
+                log.warning("a SQLite connection's thread did not stop at shutdown: %r", exc)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

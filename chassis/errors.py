@@ -3,6 +3,8 @@
 Domain code raises a :class:`DomainError` subclass with a Chinese message (the users' language)
 and an English one; :func:`install_error_handlers` turns it, request-validation errors, database
 outages and anything unexpected into ``application/problem+json``. Field errors name the field.
+:func:`document_problems` declares those answers in every operation's OpenAPI, so a client (and
+schemathesis's conformance checks) knows each status an operation may answer with and its shape.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("chassis.errors")
 
@@ -271,13 +275,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         zh = {404: "请求的路径不存在", 405: "不支持该请求方法", 401: "未登录或令牌无效", 403: "无权执行此操作"}
         detail_en = str(exc.detail) if exc.detail else "error"
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
             request,
             status=exc.status_code,
             slug={404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error"),
             title=(zh.get(exc.status_code, "请求有误"), detail_en),
             detail=(zh.get(exc.status_code, detail_en), detail_en),
-            headers=getattr(exc, "headers", None) or None,
+            headers=headers or None,
         )
 
     @app.exception_handler(IntegrityError)
@@ -348,3 +355,110 @@ def install_error_handlers(app: FastAPI) -> None:
             title=("服务内部错误", "Internal error"),
             detail=("服务内部错误，已记录，请稍后重试", "An internal error was logged; retry later"),
         )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Starlette's 405 names only the methods of the first route that matched the path, but FastAPI
+    registers one route per method, so ``OPTIONS /items`` would answer ``Allow: GET`` for a path
+    that also takes POST (RFC 9110 §15.5.6: Allow lists the target resource's methods).
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+# --- the OpenAPI side: every operation declares the problem details it may answer with ----------
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(description="出错的字段（点分路径），如 applicant.uscc")
+    code: str = Field(description="错误代码，如 missing、string_too_long")
+    message: str = Field(description="中文（或按 Accept-Language 为英文）说明")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of the platform is answered."""
+
+    # Some problems carry members of their own (e.g. an application's current state and the
+    # actions allowed in it), as RFC 9457 §3.2 allows.
+    model_config = ConfigDict(extra="allow", title="ProblemDetails")
+
+    type: str = Field(description="问题类型 URI")
+    title: str = Field(description="问题类型的简短说明")
+    status: int = Field(description="HTTP 状态码")
+    detail: str = Field(description="本次问题的说明")
+    instance: str = Field(description="出问题的请求路径")
+    errors: list[ProblemFieldError] = Field(default_factory=list, description="字段级错误")
+
+
+#: What every operation may answer besides its success, and why (zh / en).
+PROBLEM_STATUSES: dict[int, str] = {
+    400: "请求有误，如请求体无法解析 / bad request, e.g. an unparseable body",
+    401: "未登录或令牌无效 / not signed in, or the token is invalid",
+    403: "无权执行此操作 / not allowed",
+    404: "资源不存在，或不属于调用者 / no such resource, or not the caller's",
+    409: "与当前状态或已有数据冲突，或同一幂等键的请求仍在处理 / conflicts with the current state or existing data",
+    422: "提交的内容未通过校验（字段级错误） / validation failed (field errors named)",
+    429: "请求过于频繁（网关限流） / too many requests (the gateway's rate limit)",
+    503: "服务暂不可用（如数据库中断），稍后按 Retry-After 重试 / unavailable (e.g. the database is down); retry after Retry-After",
+}
+#: Only operations that take a request body can be refused for it.
+BODY_PROBLEM_STATUSES: dict[int, str] = {
+    413: "提交的内容过大 / payload too large",
+}
+_PROBLEM_REF = "#/components/schemas/ProblemDetails"
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def add_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the problem-details answers in every operation of an OpenAPI document (in place).
+
+    A status the route declares itself keeps its description; one declared without a body gets the
+    problem-details body; one declared with a body of its own (``/readyz``'s 503) is left alone.
+    FastAPI's default 422 schema (HTTPValidationError) is not what the platform answers, so it is replaced.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ProblemFieldError, ProblemDetails):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    problem = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
+    for item in (document.get("paths") or {}).values():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            statuses = dict(PROBLEM_STATUSES)
+            if "requestBody" in operation:
+                statuses |= BODY_PROBLEM_STATUSES
+            for code, description in sorted(statuses.items()):
+                declared = responses.setdefault(str(code), {"description": description})
+                content = declared.get("content")
+                if not content or _is_fastapi_validation_error(content):
+                    declared["content"] = dict(problem)
+            for code, declared in responses.items():  # route-specific errors (409, 413, 415…) too
+                if code[:1] in {"4", "5"} and not declared.get("content"):
+                    declared["content"] = dict(problem)
+    return document
+
+
+def _is_fastapi_validation_error(content: dict[str, Any]) -> bool:
+    schema = (content.get("application/json") or {}).get("schema") or {}
+    return str(schema.get("$ref", "")).endswith("/HTTPValidationError")
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make ``app.openapi()`` declare the problem-details answers (built once, then cached)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_responses(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,10 +2,10 @@
 
 Rules: keys are scoped per client (the token's subject) and kept ``idempotency_ttl_hours`` (24 h by
 default); the same key with a different body is a 422; a retry while the first request is still in
-flight is a 409. The key is claimed in its own short transaction (so concurrent retries see it),
-and the response is stored in the *request's* transaction, together with the record it describes:
-either both are committed or neither is. If the request fails, the claim is released so the client
-may retry.
+flight is a 409. The key is claimed by one statement (``INSERT … ON CONFLICT … DO UPDATE`` of an expired
+key), committed at once so that concurrent retries see it; the response is stored in the *request's*
+transaction, together with the record it describes: either both are committed or neither is. If the
+request fails, the claim is released so the client may retry.
 
 Usage in a route::
 
@@ -25,8 +25,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.auth import Caller
@@ -35,6 +35,46 @@ from chassis.tables import idempotency_key
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+_INSTANT = idempotency_key.c.expires_at.type
+#: Claims a key in one statement: a new key is inserted, an expired one taken over, a live one left alone
+#: (no row returned). PostgreSQL and SQLite (≥ 3.35) both speak this. Written as text, and every statement
+#: of a request's path built once with bound parameters: SQLAlchemy's ``on_conflict_do_update`` is never
+#: in its compiled cache (it was compiled afresh per request), and ``.values(...)`` per call costs a
+#: coercion and a cache key per value.
+_CLAIM = text(
+    "INSERT INTO idempotency_key (client, key, endpoint, request_hash, state, status_code, response_body,"
+    " created_at, expires_at)"
+    " VALUES (:client, :key, :endpoint, :request_hash, 'in_flight', NULL, NULL, :created_at, :expires_at)"
+    " ON CONFLICT (client, key) DO UPDATE SET endpoint = excluded.endpoint, request_hash = excluded.request_hash,"
+    " state = excluded.state, status_code = NULL, response_body = NULL, created_at = excluded.created_at,"
+    " expires_at = excluded.expires_at"
+    " WHERE idempotency_key.expires_at < :now"
+    " RETURNING key"
+).bindparams(
+    bindparam("created_at", type_=_INSTANT), bindparam("expires_at", type_=_INSTANT), bindparam("now", type_=_INSTANT)
+)
+#: Stores the response in the request's transaction.
+_STORE = (
+    update(idempotency_key)
+    .where(idempotency_key.c.client == bindparam("b_client"), idempotency_key.c.key == bindparam("b_key"))
+    .values(state="done", status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
+
+
+def _encode(result: Any) -> Any:
+    """The JSON form of a use case's result. A pydantic model dumps itself in one call, which is what
+    ``jsonable_encoder`` does too before walking the (already plain) result once more, field by field."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(result)
+
+
+class _Serialized(JSONResponse):
+    """A JSON response whose body is given already serialized (bytes)."""
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else super().render(content)
 
 
 class IdempotencyGuard:
@@ -55,7 +95,7 @@ class IdempotencyGuard:
     ) -> JSONResponse:
         if self.key is None:
             result = await action()
-            return JSONResponse(jsonable_encoder(result), status_code=status_code, headers=headers)
+            return JSONResponse(_encode(result), status_code=status_code, headers=headers)
 
         db = self.request.app.state.ctx.db
         replay = await self._claim(db)
@@ -63,54 +103,48 @@ class IdempotencyGuard:
             return replay
         try:
             result = await action()
-            body = jsonable_encoder(result)
+            # Serialized once: the same bytes are stored for replays and sent now.
+            text = json.dumps(_encode(result), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
             await session.execute(
-                update(idempotency_key)
-                .where(idempotency_key.c.client == self.client, idempotency_key.c.key == self.key)
-                .values(state="done", status_code=status_code, response_body=json.dumps(body, ensure_ascii=False))
+                _STORE, {"b_client": self.client, "b_key": self.key, "status_code": status_code, "response_body": text}
             )
         except BaseException:
             # Release the write lock (SQLite) before releasing the claim in another transaction.
             await session.rollback()
             await self._release(db)
             raise
-        return JSONResponse(body, status_code=status_code, headers=headers)
+        return _Serialized(text.encode(), status_code=status_code, headers=headers)
 
     async def _claim(self, db: Any) -> JSONResponse | None:
         now = datetime.now(UTC)
         ttl = timedelta(hours=self.request.app.state.ctx.settings.idempotency_ttl_hours)
-        async with db.session() as s:
-            await s.execute(
-                delete(idempotency_key).where(
-                    idempotency_key.c.client == self.client,
-                    idempotency_key.c.key == self.key,
-                    idempotency_key.c.expires_at < now,
-                )
-            )
-            try:
-                await s.execute(
-                    insert(idempotency_key).values(
-                        client=self.client,
-                        key=self.key,
-                        endpoint=self.endpoint,
-                        request_hash=self.request_hash,
-                        state="in_flight",
-                        created_at=now,
-                        expires_at=now + ttl,
-                    )
-                )
+        params = {
+            "client": self.client,
+            "key": self.key,
+            "endpoint": self.endpoint,
+            "request_hash": self.request_hash,
+            "created_at": now,
+            "expires_at": now + ttl,
+            "now": now,
+        }
+        lookup = select(idempotency_key).where(
+            idempotency_key.c.client == self.client, idempotency_key.c.key == self.key
+        )
+        if db.is_postgres:
+            # One statement needs no transaction: in autocommit there is no BEGIN and no COMMIT to wait for.
+            async with db.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if (await conn.execute(_CLAIM, params)).first() is not None:
+                    return None
+                row = (await conn.execute(lookup)).first()
+        else:  # SQLite: the chassis's sessions take the write lock up front (BEGIN IMMEDIATE)
+            async with db.session() as s:
+                claimed = (await s.execute(_CLAIM, params)).first() is not None
+                if not claimed:
+                    row = (await s.execute(lookup)).first()
                 await s.commit()
+            if claimed:
                 return None
-            except IntegrityError:
-                await s.rollback()
-            row = (
-                await s.execute(
-                    select(idempotency_key).where(
-                        idempotency_key.c.client == self.client, idempotency_key.c.key == self.key
-                    )
-                )
-            ).first()
-            await s.commit()
         if row is None:  # released between our insert and our read: let the client retry
             raise Conflict("相同幂等键的请求正在处理，请稍后重试", "A request with this key is in flight; retry")
         if row.request_hash != self.request_hash:

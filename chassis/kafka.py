@@ -3,36 +3,69 @@
 Works against Apache Kafka and against the embedded Tansu broker. Tansu has no idempotent
 producer or transactions, so idempotence is a setting (on for Apache Kafka in ``deploy/``) and
 consumers deduplicate by event id either way.
+
+Every Kafka client the platform creates — the relay's producer, the consumers, the admin client
+that creates topics — takes its connection from :func:`client_options`, so TLS and SASL are set in
+one place. The TLS context is built anew for each client: a CA or client certificate rotated on
+disk (a re-mounted Kubernetes secret) is used from the next reconnect on, without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
-from chassis.settings import ServiceSettings
+from chassis.settings import KAFKA_SASL_PROTOCOLS, ServiceSettings
 
 log = logging.getLogger("chassis.kafka")
 
 
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The connection keywords every aiokafka client of the platform is built with.
+
+    The settings were checked when they loaded (``chassis.settings``), so here they only map:
+    SASL credentials for ``SASL_*``, a TLS context for ``SSL``/``SASL_SSL``.
+    """
     opts: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": settings.kafka_security_protocol,
     }
-    if settings.kafka_sasl_mechanism:
+    if settings.kafka_security_protocol in KAFKA_SASL_PROTOCOLS:
+        password = settings.kafka_sasl_password
         opts.update(
+            # aiokafka reads the SCRAM credentials from the same two keywords as PLAIN's.
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
+            sasl_plain_password=password.get_secret_value() if password is not None else None,
         )
+    if settings.kafka_uses_tls:
+        opts["ssl_context"] = kafka_ssl_context(settings)
     return opts
+
+
+def kafka_ssl_context(settings: ServiceSettings) -> ssl.SSLContext:
+    """A client TLS context: the brokers' certificates verified against ``kafka_ssl_cafile`` (else
+    the system's trust store), the client certificate presented when one is configured."""
+    key_password = settings.kafka_ssl_key_password
+    context = create_ssl_context(
+        cafile=settings.kafka_ssl_cafile,
+        certfile=settings.kafka_ssl_certfile,
+        keyfile=settings.kafka_ssl_keyfile,
+        # Never None: OpenSSL would otherwise prompt on the terminal for an encrypted key's
+        # passphrase, hanging a service; an empty one makes a missing passphrase an error instead.
+        password=key_password.get_secret_value() if key_password is not None else "",
+    )
+    # create_ssl_context always checks host names; the chain is verified (CERT_REQUIRED) either way.
+    context.check_hostname = settings.kafka_ssl_check_hostname
+    return context
 
 
 class Publisher:

@@ -1,9 +1,11 @@
 """``make run``: the whole platform on one machine, on the embedded default.
 
 Starts the embedded Kafka-protocol broker (unless ``ZONE_KAFKA_BOOTSTRAP_SERVERS`` points at a real
-cluster), then the gateway and every service as its own uvicorn process with its SQLite file under
-``var/`` (migrations are applied and demo data seeded as each starts), waits until every
-``/readyz`` answers, prints the URLs, and on Ctrl-C or SIGTERM stops everything it started.
+cluster; its TLS and SASL settings, ``ZONE_KAFKA_SECURITY_PROTOCOL``, ``ZONE_KAFKA_SSL_CAFILE`` …,
+then reach every app as ``<SERVICE>_KAFKA_*``), then the gateway and every service as its own
+uvicorn process with its SQLite file under ``var/`` (migrations are applied and demo data seeded
+as each starts), waits until every ``/readyz`` answers, prints the URLs, and on Ctrl-C or SIGTERM
+stops everything it started.
 
 Ports (each configurable): gateway 8000 (``GATEWAY_PORT``), investment 8001, approvals 8002,
 hr 8003, stats 8004 (``<SERVICE>_PORT``), broker 9092 (``BROKER_PORT``).
@@ -75,7 +77,7 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def port(self, name: str) -> int:
-        spec = next(a for a in APPS if a.name == name)
+        spec = next(a for a in [*self.apps, *APPS] if a.name == name)
         return self.ports.get(name) or int(os.environ.get(f"{spec.env_prefix}PORT", spec.default_port))
 
     def url(self, name: str) -> str:
@@ -105,6 +107,13 @@ class Platform:
         if spec.name == "gateway":
             for svc in SERVICES:
                 env[f"GATEWAY_{svc.name.upper()}_URL"] = self.url(svc.name)
+        if self.kafka_bootstrap:
+            # A real cluster is usually secured: ZONE_KAFKA_SECURITY_PROTOCOL, ZONE_KAFKA_SSL_CAFILE,
+            # ZONE_KAFKA_SASL_* … reach every app as <P>KAFKA_*, unless the app has its own value
+            # (each app logs in as itself, so per-app SASL users stay possible).
+            for name, value in os.environ.items():
+                if name.startswith("ZONE_KAFKA_") and name != "ZONE_KAFKA_BOOTSTRAP_SERVERS":
+                    env.setdefault(f"{p}{name.removeprefix('ZONE_')}", value)
         env.update(self.extra_env)
         return env
 
@@ -119,11 +128,17 @@ class Platform:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         (self.var_dir / "log").mkdir(exist_ok=True)
         self.check_ports()
-        if not self.kafka_bootstrap:
-            self.broker = EmbeddedBroker(self.host, self.broker_port, self.var_dir / "log" / "broker.log").start()
-        for spec in self.apps:
-            self.start_app(spec)
-        self.wait_ready(timeout_s)
+        try:
+            if not self.kafka_bootstrap:
+                self.broker = EmbeddedBroker(self.host, self.broker_port, self.var_dir / "log" / "broker.log").start()
+            for spec in self.apps:
+                self.start_app(spec)
+            self.wait_ready(timeout_s)
+        except BaseException:
+            # The caller never gets a platform to stop: what did start must not outlive this call
+            # (each app runs in its own session, so nothing else would ever reap it).
+            self.stop()
+            raise
         return self
 
     def start_app(self, spec: AppSpec) -> None:

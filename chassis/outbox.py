@@ -3,8 +3,10 @@
 Domain code calls :func:`record_event` on the session it is already using; nothing is sent until
 that session commits, and nothing is lost if the process dies right after. :class:`OutboxRelay`
 claims unsent rows in order, enqueues them all on the producer, awaits the acknowledgements
-together and marks only the acknowledged ones sent. On PostgreSQL the claim is
-``FOR UPDATE SKIP LOCKED`` so several replicas do not send the same rows; on SQLite (one process)
+together and marks only the acknowledged ones sent. On PostgreSQL, where several replicas each run a
+relay, a batch is sent under a transaction-scoped advisory lock: one replica's batch at a time, so
+events leave in outbox order (per aggregate, as consumers apply them) however many replicas there
+are, and a replica that dies mid-batch releases the lock with its connection. On SQLite (one process)
 the rows are read, sent and marked in separate short transactions so the broker never holds the
 database's write lock. When the broker is down, requests keep committing, the rows wait, and the
 relay retries with backoff. Sent rows are kept: :meth:`OutboxRelay.replay` republishes a time range
@@ -42,6 +44,16 @@ from chassis.telemetry import (
 
 log = logging.getLogger("chassis.outbox")
 
+_INSERT = insert(outbox_event)
+#: The advisory lock a relay holds while it sends a batch (advisory locks are per database, and each
+#: service has its own). The number is arbitrary; it only has to be the same on every replica.
+RELAY_LOCK_KEY = 0x7A6F6E65  # "zone"
+#: How soon a relay tries again when another replica holds the lock (that one may be mid-batch
+#: with events this replica committed, so waiting a whole poll interval would add latency).
+BUSY_RETRY_S = 0.05
+#: ``publish_batch``'s answer when another replica is sending.
+BUSY = -1
+
 
 async def record_event(
     session: AsyncSession,
@@ -74,21 +86,24 @@ async def record_event(
         traceparent=trace_headers.get("traceparent"),
         tracestate=trace_headers.get("tracestate"),
     )
+    # A statement built once, values bound per call: ``.values(...)`` would coerce each value into the
+    # statement and key the compiled cache on it, per request.
     await session.execute(
-        insert(outbox_event).values(
-            event_id=event.id,
-            topic=f"{prefix}zone.{event_type.service}",
-            key=key or subject,
-            type=event.type,
-            source=event.source,
-            subject=event.subject,
-            zone_id=zone_id,
-            time=event.time,
-            data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            traceparent=event.traceparent,
-            tracestate=event.tracestate,
-            created_at=event.time,
-        )
+        _INSERT,
+        {
+            "event_id": event.id,
+            "topic": f"{prefix}zone.{event_type.service}",
+            "key": key or subject,
+            "type": event.type,
+            "source": event.source,
+            "subject": event.subject,
+            "zone_id": zone_id,
+            "time": event.time,
+            "data": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "traceparent": event.traceparent,
+            "tracestate": event.tracestate,
+            "created_at": event.time,
+        },
     )
     session.info["outbox_pending"] = True
     return event
@@ -135,6 +150,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self.published_total = 0
+        #: Why the last publish attempt failed, until one succeeds. ``/readyz`` reports it: the broker's
+        #: port may answer while every send fails (a TLS or SASL refusal, a missing ACL).
+        self.last_failure: str | None = None
 
     def notify(self) -> None:
         """Called after a commit that wrote events: publish now rather than at the next poll."""
@@ -146,9 +164,14 @@ class OutboxRelay:
             try:
                 sent = await self.publish_batch()
                 backoff = 0.2
+                self.last_failure = None
+                if sent == BUSY:
+                    await self._sleep(BUSY_RETRY_S)
+                    continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.last_failure = f"{type(exc).__name__}: {exc}"[:300]
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox relay: publish failed (%s); retrying in %.1fs", exc, backoff)
                 await self.publisher.reset()
@@ -176,13 +199,19 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_batch(self) -> int:
-        """Publish one batch of unsent rows; returns how many were acknowledged."""
+        """Publish one batch of unsent rows; returns how many were acknowledged, or :data:`BUSY` when
+        another replica's relay is sending (PostgreSQL)."""
         limit = self.settings.relay_batch_size
         query = (
             select(outbox_event).where(outbox_event.c.sent_at.is_(None)).order_by(outbox_event.c.seq).limit(limit)
         )
         if self.db.is_postgres:
             async with self.db.session() as session, session.begin():
+                # Held until this transaction ends, i.e. until the batch is marked sent: the next batch,
+                # on whichever replica, starts after this one is acknowledged, never beside it.
+                if not (await session.execute(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))).scalar():
+                    return BUSY
+                # SKIP LOCKED still, for relays of an older version during a rolling upgrade (no advisory lock).
                 rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
                 if not rows:
                     return 0

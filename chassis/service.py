@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chassis.auth import ROLE_ADMIN, ROLE_AUDITOR, JwksVerifier, Principal, require
 from chassis.consumer import ConsumerSpec, EventConsumer
 from chassis.db import Database
-from chassis.errors import Conflict, NotFound, install_error_handlers
+from chassis.errors import Conflict, NotFound, document_problems, install_error_handlers
 from chassis.events import EventCatalog
 from chassis.idempotency import purge_expired
 from chassis.kafka import Publisher, broker_reachable, ensure_topics
@@ -184,6 +184,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings 
         },
     )
     install_error_handlers(app)
+    document_problems(app)  # every operation's OpenAPI names the problem details it may answer with
     instrument_app(app)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
     app.state.settings = settings
@@ -205,6 +206,7 @@ async def _start_relay(ctx: ServiceContext) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            ctx.relay.last_failure = f"{type(exc).__name__}: {exc}"[:300]  # for /readyz
             log.warning("topic creation failed (%s); retrying in %.1fs", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10)
@@ -240,6 +242,12 @@ class ReplayRequest(BaseModel):
     topic: str | None = Field(None, max_length=200, description="改发到此主题（默认原主题）")
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="ok / degraded（消息代理不可达或发布失败）/ unavailable（数据库不可达）")
+    service: str
+    checks: dict[str, str]
+
+
 class AuditEntry(BaseModel):
     id: int
     at: datetime
@@ -273,7 +281,10 @@ def platform_router(definition: ServiceDefinition) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": definition.name}
 
-    @router.get("/readyz", tags=["运维 operations"], summary="就绪检查（数据库与消息代理）")
+    @router.get(
+        "/readyz", tags=["运维 operations"], summary="就绪检查（数据库与消息代理）", response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "数据库不可达，暂不接收流量"}},
+    )
     async def readyz(ctx: Ctx) -> JSONResponse:
         checks: dict[str, str] = {}
         try:
@@ -281,7 +292,13 @@ def platform_router(definition: ServiceDefinition) -> APIRouter:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["broker"] = "ok" if await broker_reachable(ctx.settings.kafka_bootstrap_servers) else "unreachable"
+        if not await broker_reachable(ctx.settings.kafka_bootstrap_servers):
+            checks["broker"] = "unreachable"
+        elif ctx.relay.last_failure is not None:
+            # The port answers but publishing fails (TLS, SASL, ACLs): the outbox is growing.
+            checks["broker"] = f"publishing fails: {ctx.relay.last_failure}"
+        else:
+            checks["broker"] = "ok"
         # The database decides readiness. A broker outage is reported but keeps the service in
         # rotation: requests still succeed and their events wait in the outbox.
         ready = checks["database"] == "ok"

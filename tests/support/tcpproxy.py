@@ -14,6 +14,20 @@ import threading
 from chassis.broker import free_port
 
 
+async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    """Copy one direction of a proxied connection until either side closes or fails (TLS errors are
+    ``OSError`` too); then close the sink, so the other direction ends as well."""
+    try:
+        while data := await src.read(65536):
+            dst.write(data)
+            await dst.drain()
+    except (OSError, asyncio.CancelledError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            dst.close()
+
+
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int, listen_port: int | None = None) -> None:
         self.target = (target_host, target_port)
@@ -41,17 +55,6 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update({writer, up_writer})
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._writers.difference_update({writer, up_writer})

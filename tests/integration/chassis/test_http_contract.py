@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from chassis.tables import audit_log, outbox_event
+from chassis.tables import audit_log, idempotency_key, outbox_event
 from chassis.telemetry import setup_tracing
 from tests.support.sample_service.definition import DEFINITION, Note
 from tests.support.services import eventually
@@ -80,6 +81,22 @@ async def test_a_failed_request_releases_its_key_so_the_client_can_retry(service
     assert refused.status_code == 403
     retried = await svc.client.post("/notes", json=note(zone_id="zone-b"), headers=headers)
     assert retried.status_code == 403  # evaluated again, not replayed as in flight
+
+
+async def test_an_expired_key_is_claimed_afresh_by_the_next_request(service_factory, issuer):
+    svc = await service_factory(DEFINITION, relay_enabled=False, consumers_enabled=False)
+    headers = {**issuer.staff(**WRITER), "Idempotency-Key": "k-old"}
+    first = await svc.client.post("/notes", json=note("一"), headers=headers)
+    async with svc.ctx.db.session() as s:  # a day later: the stored response is past its 24 h
+        await s.execute(update(idempotency_key).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await s.commit()
+    second = await svc.client.post("/notes", json=note("二"), headers=headers)  # not 422: the old body is forgotten
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
+    replayed = await svc.client.post("/notes", json=note("二"), headers=headers)
+    assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.json() == second.json()
+    assert await count(svc, idempotency_key) == 1
 
 
 async def test_invalid_input_names_the_field_in_chinese_and_writes_nothing(service_factory, issuer):

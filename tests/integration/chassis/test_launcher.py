@@ -92,3 +92,17 @@ def test_the_launcher_starts_every_app_and_sigterm_leaves_no_process_behind(tmp_
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_platform_that_fails_to_start_leaves_no_process_behind(tmp_path):
+    from chassis.launcher import AppSpec, Platform
+
+    healthy = next(a for a in APPS if a.name == "investment")
+    broken = AppSpec("broken", "no_such_package_anywhere", 0, "BROKEN_")
+    platform = Platform(
+        var_dir=tmp_path / "var", ports={healthy.name: free_port(), broken.name: free_port()}, broker_port=free_port(),
+        apps=[healthy, broken], seed_demo_data=False,
+    )
+    with pytest.raises(LaunchError, match="broken exited"):
+        platform.start(timeout_s=60)
+    assert platform.processes == {} and platform.broker is None

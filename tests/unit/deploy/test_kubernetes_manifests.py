@@ -5,6 +5,7 @@ bounded and unprivileged, and the Kafka and PostgreSQL resources match what the 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -14,11 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
+from chassis.kafka import client_options
+from tests.support.certificates import Authority
 from tests.unit.deploy.deploy_support import (
     APP_BY_NAME,
     DEPLOY,
     load_yaml_documents,
     require_settings,
+    settings_class,
     topics_table,
 )
 
@@ -324,6 +328,57 @@ def test_each_app_has_a_kafka_user_its_pods_log_in_with(app):
     env = {e["name"]: e for e in container["env"]}
     prefix = APP_BY_NAME[app].env_prefix
     assert env[f"{prefix}KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"svc-{app}"
+
+
+def config_values(app: str) -> dict[str, str]:
+    lines = (BASE / "config" / f"{app}.env").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("directory", RENDERED, ids=lambda p: p.name)
+@pytest.mark.parametrize("app", APP_NAMES)
+def test_each_app_reaches_kafka_over_tls_verifying_the_brokers_against_the_cluster_ca(directory, app):
+    prefix = APP_BY_NAME[app].env_prefix
+    values = config_values(app)
+    assert values[f"{prefix}KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", "passwords never cross the network in clear"
+    assert values[f"{prefix}KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    docs = render(directory)
+
+    # The listener the bootstrap address names speaks TLS and SCRAM.
+    port = int(values[f"{prefix}KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1])
+    listeners = of_kind(docs, "Kafka")["zone-kafka"]["spec"]["kafka"]["listeners"]
+    listener = next(item for item in listeners if item["port"] == port)
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+
+    # The CA file the settings name is Strimzi's cluster CA, mounted whole (no subPath) so renewals arrive.
+    cafile = Path(values[f"{prefix}KAFKA_SSL_CAFILE"])
+    pod = of_kind(docs, "Deployment")[app]["spec"]["template"]["spec"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == str(cafile.parent))
+    assert mount.get("readOnly") is True and "subPath" not in mount
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "zone-kafka-cluster-ca-cert"
+    assert {"key": "ca.crt", "path": cafile.name} in volume["secret"]["items"]
+
+
+@pytest.mark.parametrize("app", APP_NAMES)
+def test_the_kafka_settings_an_app_pod_gets_pass_the_apps_own_checks(app, tmp_path, monkeypatch):
+    """The pod's ConfigMap values and its SASL password Secret, loaded by the app's settings class, with
+    the mounted CA file stood in for by one made here: what a pod would refuse at start, this refuses."""
+    cls = settings_class(app)
+    if cls is None:
+        pytest.skip(f"{app} is not in this checkout yet")
+    prefix = APP_BY_NAME[app].env_prefix
+    for name in [n for n in os.environ if n.startswith(prefix)]:
+        monkeypatch.delenv(name)
+    kafka = {k: v for k, v in config_values(app).items() if k.startswith(f"{prefix}KAFKA_")}
+    kafka[f"{prefix}KAFKA_SSL_CAFILE"] = str(Authority.create("zone-kafka cluster CA").write(tmp_path / "ca.crt"))
+    kafka[f"{prefix}KAFKA_SASL_PASSWORD"] = "from-the-svc-secret"
+    for name, value in kafka.items():
+        monkeypatch.setenv(name, value)
+    options = client_options(cls(environment="test"))
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["ssl_context"].check_hostname is True
+    assert options["sasl_plain_username"] == f"svc-{app}"
 
 
 # --- production ------------------------------------------------------------------------------------
