@@ -5,7 +5,7 @@ pay bands of grades (职级) and the positions (岗位) set up against the quota
 identity (locked-identity civil servants and public-institution staff, market-hired contract staff,
 seconded staff) with their national ID numbers, masked for all but HR administrators; competitive
 appointment (竞聘) with weighted scoring, ranking and two-way selection; appointments (聘任) for a
-term; evaluation cycles with KPI weights, fault-tolerance exemptions (容错), grades, 末位 flags and
+term, ended by a background job once the term has run out (``term_expiry.py``); evaluation cycles with KPI weights, fault-tolerance exemptions (容错), grades, 末位 flags and
 performance pay scaled by the zone coefficient it consumes from statistics; and monthly payroll
 within the annual payroll cap (工资总控). It publishes on topic ``zone.hr`` (see ``events.py``).
 """

@@ -12,12 +12,13 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Path, Query
 
 from chassis.auth import Principal, require
+from chassis.clock import clock_of, local_date
 from chassis.idempotency import Idempotency
 from chassis.pagination import Page, Pagination
 from chassis.service import Ctx, Session
 from services.hr import competition, evaluation, org, payroll, people
 from services.hr.access import DEPT_HEAD, HR_ADMIN, LEADER, STATS, acting_zone
-from services.hr.domain import Category, Identity
+from services.hr.domain import EXPIRY_WINDOW_DEFAULT_DAYS, EXPIRY_WINDOW_MAX_DAYS, Category, Identity
 from services.hr.schemas import (
     AcceptIn,
     AcceptOut,
@@ -35,6 +36,7 @@ from services.hr.schemas import (
     EndAppointmentIn,
     ExemptionIn,
     ExemptionOut,
+    ExpiringAppointmentsPage,
     FinalizeOut,
     HeadcountOut,
     OfferOut,
@@ -238,6 +240,33 @@ async def create_appointment(
 ) -> Any:
     zone = acting_zone(caller, zone_id)
     return await idem.run(session, lambda: people.create_appointment(session, caller, zone, body), status_code=201)
+
+
+# Declared before /appointments/{appointment_id}, which would otherwise take "expiring" for an id.
+@router.get(
+    "/appointments/expiring", tags=[APPOINTMENTS], summary="聘期即将届满的聘任（到期提醒，按届满日期排序）",
+    description=(
+        "在聘且聘期在今后 days 天内（含今天）届满的聘任，最早届满的在前，供续聘或组织新一轮竞聘；"
+        "已届满但尚未结束的也列出（days_left 为负）。查看范围与“聘任记录”相同：人事管理员看全部，"
+        "部门负责人看本部门，其他人看本人。"
+    ),
+    response_model=ExpiringAppointmentsPage,
+)
+async def list_expiring_appointments(
+    session: Session,
+    caller: AnyStaff,
+    ctx: Ctx,
+    page: Pagination,
+    zone_id: ZoneParam = None,
+    days: Annotated[
+        int, Query(ge=1, le=EXPIRY_WINDOW_MAX_DAYS, description="查看今后多少天内届满（默认 30）")
+    ] = EXPIRY_WINDOW_DEFAULT_DAYS,
+    department_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> Any:
+    return await people.list_expiring_appointments(
+        session, caller, acting_zone(caller, zone_id), page,
+        today=local_date(clock_of(ctx.extras).now()), within_days=days, department_id=department_id,
+    )
 
 
 @router.get("/appointments/{appointment_id}", tags=[APPOINTMENTS], summary="聘任详情", response_model=AppointmentOut)

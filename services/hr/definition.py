@@ -1,4 +1,4 @@
-"""The HR service as the chassis runs it: routers, tables, migrations, events, consumers, seed."""
+"""The HR service as the chassis runs it: routers, tables, migrations, events, consumers, the term-end job, seed."""
 
 import logging
 from pathlib import Path
@@ -8,8 +8,10 @@ from services.hr.api import router
 from services.hr.consumers import CONSUMERS
 from services.hr.events import EVENTS
 from services.hr.models import HrTable
+from services.hr.personal_data import router as personal_data_router
 from services.hr.seed import seed
 from services.hr.settings import HrSettings
+from services.hr.term_expiry import TERM_END_ACTOR, TICK_S, term_end_job
 
 # aiosqlite logs every statement with its parameters at DEBUG, national ID numbers included; no log
 # line may carry one, whatever the configured level (the chassis's logging setup does not cover it).
@@ -24,11 +26,14 @@ DEFINITION = ServiceDefinition(
         " Position-based HR: headcount quota, positions and pay bands, staff identities, competitive appointment,"
         " appointments, evaluation with coefficients, payroll within the annual cap."
     ),
-    routers=[router],
+    # personal_data_router has no routes: it carries the start-up step that encrypts national ID numbers.
+    routers=[router, personal_data_router],
     metadata=HrTable.metadata,
     migrations_dir=Path(__file__).parent / "migrations",
     events=EVENTS,
     settings_class=HrSettings,
     consumers=CONSUMERS,
+    # Ticks every minute; scans every HR_TERM_END_SCAN_INTERVAL_S (0: off). See services/hr/term_expiry.py.
+    jobs=[(TERM_END_ACTOR, TICK_S, term_end_job)],
     seed=seed,
 )

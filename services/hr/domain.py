@@ -21,6 +21,9 @@ Everything here is a pure function of its arguments, so the rules read and test 
   department coefficient × individual coefficient (:func:`performance_pay`).
 - **Pay (以岗定薪)** and the annual payroll cap (工资总控, seed 004): :func:`post_pay`,
   :func:`annual_cap`, :func:`check_payroll_cap`.
+- **Term expiry (聘期届满)**: ``term_end`` is the last day served; the term has run out from the next
+  day on (:func:`days_left_in_term` below 0), and the appointment then ends on ``term_end`` with reason
+  ``term_end``.
 
 Money is in 万元 as :class:`~decimal.Decimal`, rounded half-up to 2 decimals (0.01 万元 = 100 元)
 once, at the end of each computation.
@@ -436,6 +439,39 @@ def add_months(start: date, months: int) -> date:
 def term_end_for(start: date, months: int) -> date:
     """A term of ``months`` starting on ``start`` ends the day before the same date ``months`` later."""
     return add_months(start, months) - timedelta(days=1)
+
+
+# --- term expiry (聘期届满) ---------------------------------------------------------------------------
+
+#: How far ahead the expiring-soon list may look (days).
+EXPIRY_WINDOW_DEFAULT_DAYS = 30
+EXPIRY_WINDOW_MAX_DAYS = 365
+
+#: The note an appointment ended by the term-end job carries (the reason says the rest).
+TERM_END_NOTE = "聘期届满，系统自动结束聘任"
+
+
+def days_left_in_term(term_end: date, today: date) -> int:
+    """Days from ``today`` to the term's last day: 0 on the last day, negative once it has run out."""
+    return (term_end - today).days
+
+
+def expiry_horizon(today: date, within_days: int) -> date:
+    """The last ``term_end`` the expiring-soon list includes: terms ending today up to ``within_days`` ahead."""
+    if not 1 <= within_days <= EXPIRY_WINDOW_MAX_DAYS:
+        raise InvalidInput(
+            f"天数须在 1 到 {EXPIRY_WINDOW_MAX_DAYS} 之间", f"days must be between 1 and {EXPIRY_WINDOW_MAX_DAYS}", field="days"
+        )
+    return today + timedelta(days=within_days)
+
+
+def term_expiry_label(days_left: int) -> str:
+    """How the expiring-soon list words a term's remaining days for zone staff."""
+    if days_left < 0:
+        return f"聘期已届满 {-days_left} 天，待结束聘任"
+    if days_left == 0:
+        return "今天是聘期最后一天"
+    return f"聘期还剩 {days_left} 天"
 
 
 # --- weights and scores ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Money columns are 万元 with 2 decimals; weights, scores and coefficients are decimals too. Score
 and weight maps (competition components, KPI scores) are JSON objects of decimal strings. A
-national ID number is stored once, on ``staff``; uniqueness per zone is enforced on its SHA-256
-digest, so a constraint violation can never echo the number itself into a log line.
+national ID number is stored once, on ``staff``, encrypted (``v1:…``, see ``personal_data.py``);
+uniqueness per zone is enforced on its keyed blind index (HMAC-SHA256), so neither a dump nor a
+constraint violation in a log line reveals the number.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ class Staff(HrTable, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     zone_id: str = Field(index=True, max_length=64)
     name: str = Field(max_length=50)
-    national_id: str = Field(max_length=18)
-    national_id_digest: str = Field(max_length=64)
+    national_id: str = Field(max_length=255)  # v1:… ciphertext (65 characters for 18 digits)
+    national_id_digest: str = Field(max_length=64)  # keyed blind index, hex
     identity: str = Field(max_length=16)
     original_establishment: str | None = Field(default=None, max_length=200)
     contract_start: date | None = None

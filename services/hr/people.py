@@ -1,10 +1,10 @@
 """Use cases of people: staff records (with their identity and national ID number) and appointments (聘任).
 
 National ID numbers (居民身份证号) are personal data. They are validated with python-stdnum
-(``chassis.validators.NationalId``), stored once, shown in full only to HR administrators — and each
-such read writes an audit row (``staff.national_id.read``) — and masked (first 6 + last 4) for
-everyone else. Audit rows only ever hold the masked form; events never hold either form; nothing
-here logs them.
+(``chassis.validators.NationalId``), stored once and encrypted, unique per zone by a keyed blind index
+(``services.hr.personal_data``), shown in full only to HR administrators — and each such read writes
+an audit row (``staff.national_id.read``) — and masked (first 6 + last 4) for everyone else. Audit
+rows only ever hold the masked form; events never hold either form; nothing here logs them.
 
 A person holds at most one position at a time (also a partial unique index). Identity decides the
 rules: contract staff are not appointed beyond their contract, seconded staff not beyond their
@@ -13,12 +13,12 @@ secondment, and locked-identity staff keep their original establishment on every
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, func, select
 
 from chassis.audit import record_audit
@@ -27,7 +27,7 @@ from chassis.errors import Conflict, FieldError, NotFound, Unprocessable
 from chassis.outbox import record_event
 from chassis.pagination import Page, PageParams, paginate
 from chassis.validators import mask_national_id
-from services.hr import domain
+from services.hr import domain, personal_data
 from services.hr.access import (
     PersonalScope,
     can_unmask,
@@ -54,22 +54,21 @@ from services.hr.models import (
     Position,
     Staff,
     ZoneQuota,
+    new_id,
 )
 from services.hr.org import department_in_zone, lock_zone, publish_headcount
+from services.hr.personal_data import NationalIds
 from services.hr.schemas import (
     AppointmentBrief,
     AppointmentIn,
     AppointmentOut,
     EndAppointmentIn,
+    ExpiringAppointmentOut,
+    ExpiringAppointmentsPage,
     StaffIn,
     StaffOut,
     StaffPatch,
 )
-
-
-def national_id_digest(national_id: str) -> str:
-    """What uniqueness is checked on, so a constraint error can never echo the number itself."""
-    return hashlib.sha256(national_id.upper().encode()).hexdigest()
 
 
 def identity_record(s: Staff) -> IdentityRecord:
@@ -83,10 +82,10 @@ def identity_record(s: Staff) -> IdentityRecord:
     )
 
 
-def staff_audit_view(s: Staff) -> dict[str, Any]:
-    """A staff record as the audit trail may hold it: masked, no digest."""
+def staff_audit_view(s: Staff, ids: NationalIds) -> dict[str, Any]:
+    """A staff record as the audit trail may hold it: masked, no ciphertext, no blind index."""
     data = s.model_dump(exclude={"national_id", "national_id_digest"})
-    data["national_id"] = mask_national_id(s.national_id)
+    data["national_id"] = mask_national_id(ids.reveal(s))
     return data
 
 
@@ -121,13 +120,13 @@ async def current_appointments(session: AsyncSession, staff_ids: list[str]) -> d
     }
 
 
-def _staff_out(s: Staff, unmasked: bool, appointment: AppointmentBrief | None) -> StaffOut:
+def _staff_out(s: Staff, number: str, unmasked: bool, appointment: AppointmentBrief | None) -> StaffOut:
     identity = Identity(s.identity)
     return StaffOut(
         id=s.id,
         zone_id=s.zone_id,
         name=s.name,
-        national_id=s.national_id if unmasked else (mask_national_id(s.national_id) or ""),
+        national_id=number if unmasked else (mask_national_id(number) or ""),
         national_id_masked=not unmasked,
         identity=identity,
         identity_label=IDENTITY_LABELS[identity],
@@ -149,13 +148,15 @@ async def staff_out(
     """Staff records as this caller may see them; unmasked reads are audited one row per person."""
     unmasked = can_unmask(caller)
     appointments = await current_appointments(session, [s.id for s in people])
+    ids = personal_data.of(session)
+    numbers = {s.id: ids.reveal(s) for s in people}
     if unmasked:
         for s in people:
             await record_audit(
                 session, caller, "staff.national_id.read", entity_type="staff", entity_id=s.id, zone_id=s.zone_id,
-                after={"national_id": mask_national_id(s.national_id), "via": via},
+                after={"national_id": mask_national_id(numbers[s.id]), "via": via},
             )
-    return [_staff_out(s, unmasked, appointments.get(s.id)) for s in people]
+    return [_staff_out(s, numbers[s.id], unmasked, appointments.get(s.id)) for s in people]
 
 
 def _scoped(query: Select[Any], scope: PersonalScope) -> Select[Any]:
@@ -266,7 +267,8 @@ async def create_staff(session: AsyncSession, caller: Principal, zone_id: str, b
     )
     if errors := domain.identity_errors(record):
         raise _identity_problem(errors)
-    digest = national_id_digest(body.national_id)
+    ids = personal_data.of(session)
+    digest = ids.index(body.national_id)
     existing = (
         await session.execute(select(Staff).where(Staff.zone_id == zone_id, Staff.national_id_digest == digest))
     ).scalar_one_or_none()
@@ -280,10 +282,12 @@ async def create_staff(session: AsyncSession, caller: Principal, zone_id: str, b
     if body.account:
         await _check_account_free(session, zone_id, body.account, None)
     at = now()
+    staff_id = new_id()  # before sealing: the ciphertext is bound to its row
     s = Staff(
+        id=staff_id,
         zone_id=zone_id,
         name=body.name,
-        national_id=body.national_id,
+        national_id=ids.seal(staff_id, body.national_id),
         national_id_digest=digest,
         identity=body.identity.value,
         original_establishment=body.original_establishment,
@@ -298,7 +302,7 @@ async def create_staff(session: AsyncSession, caller: Principal, zone_id: str, b
     session.add(s)
     await session.flush()
     await record_audit(
-        session, caller, "staff.create", entity_type="staff", entity_id=s.id, zone_id=zone_id, after=staff_audit_view(s)
+        session, caller, "staff.create", entity_type="staff", entity_id=s.id, zone_id=zone_id, after=staff_audit_view(s, ids)
     )
     return (await staff_out(session, caller, [s], via="POST /staff"))[0]
 
@@ -307,7 +311,8 @@ async def create_staff(session: AsyncSession, caller: Principal, zone_id: str, b
 async def patch_staff(session: AsyncSession, caller: Principal, staff_id: str, body: StaffPatch) -> StaffOut:
     require_hr_admin(caller)
     s = await visible_staff(session, caller, staff_id)
-    before = staff_audit_view(s)
+    ids = personal_data.of(session)
+    before = staff_audit_view(s, ids)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("account"):
         await _check_account_free(session, s.zone_id, changes["account"], s.id)
@@ -323,7 +328,7 @@ async def patch_staff(session: AsyncSession, caller: Principal, staff_id: str, b
     await session.flush()
     await record_audit(
         session, caller, "staff.update", entity_type="staff", entity_id=s.id, zone_id=s.zone_id,
-        before=before, after=staff_audit_view(s),
+        before=before, after=staff_audit_view(s, ids),
     )
     return (await staff_out(session, caller, [s], via="PATCH /staff/{id}"))[0]
 
@@ -367,25 +372,55 @@ async def capacity(
     )
 
 
+class AppointmentAlreadyEnded(Conflict):
+    """The appointment is no longer active: someone (HR, or the term-end job) ended it first."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "该聘任已结束", "This appointment has already ended",
+            errors=[FieldError("appointment_id", "聘任已结束", "already ended", code="already_ended")],
+        )
+
+
 async def end(
-    session: AsyncSession, caller: Principal, appointment: Appointment, reason: EndReason, ended_on: date, note: str | None
+    session: AsyncSession,
+    actor: Principal | str,
+    appointment: Appointment,
+    reason: EndReason,
+    ended_on: date,
+    note: str | None,
+    *,
+    at: datetime | None = None,
 ) -> None:
-    """End an appointment and record ``zone.hr.appointment.ended.v1`` (headcount is the caller's to publish)."""
+    """End an appointment and record ``zone.hr.appointment.ended.v1`` (headcount is the caller's to publish).
+
+    ``actor`` is the person ending it, or the name of the system job that does (audited as a system
+    actor). The change is a compare-and-set on ``status = 'active'``: of two transactions ending the same
+    appointment at once (HR by hand and the term-end job, or the job on two replicas) exactly one
+    writes the end, its audit row and its event; the other gets :class:`AppointmentAlreadyEnded`.
+    """
     if ended_on < appointment.term_start - timedelta(days=1):
         raise Unprocessable(
             "解聘日期不能早于聘期开始", "An appointment cannot end before it started",
             errors=[FieldError("ended_on", "解聘日期不能早于聘期开始", "before the term started")],
         )
     before = appointment.model_dump()
-    appointment.status = "ended"
-    appointment.ended_on = ended_on
-    appointment.end_reason = reason.value
-    appointment.end_note = note
-    appointment.ended_at = now()
-    session.add(appointment)
-    await session.flush()
+    changes = {
+        "status": "ended", "ended_on": ended_on, "end_reason": reason.value, "end_note": note, "ended_at": at or now(),
+    }
+    claimed = await session.execute(
+        update(Appointment)
+        .where(col(Appointment.id) == appointment.id, col(Appointment.status) == "active")
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise AppointmentAlreadyEnded()
+    # The loaded row now says what the database holds, without a second UPDATE at the next flush.
+    for name, value in changes.items():
+        set_committed_value(appointment, name, value)
     await record_audit(
-        session, caller, "appointment.end", entity_type="appointment", entity_id=appointment.id,
+        session, actor, "appointment.end", entity_type="appointment", entity_id=appointment.id,
         zone_id=appointment.zone_id, before=before, after=appointment.model_dump(),
     )
     await record_event(
@@ -521,10 +556,7 @@ async def end_appointment(session: AsyncSession, caller: Principal, appointment_
         raise NotFound("聘任记录不存在", "Appointment not found")
     ensure_zone(caller, appointment.zone_id)
     if appointment.status != "active":
-        raise Conflict(
-            "该聘任已结束", "This appointment has already ended",
-            errors=[FieldError("appointment_id", "聘任已结束", "already ended", code="already_ended")],
-        )
+        raise AppointmentAlreadyEnded()
     if body.reason is EndReason.EVALUATION:
         latest = await _latest_result(session, appointment.staff_id)
         if latest is None or not (latest.grade == domain.Grade.FAIL.value or latest.bottom_flag):
@@ -627,6 +659,44 @@ async def list_appointments(
         after={"count": len(rows), "page": page.page},
     )
     return Page(items=await appointments_out(session, rows), total=total, page=page.page, size=page.size)
+
+
+@use_case
+async def list_expiring_appointments(
+    session: AsyncSession,
+    caller: Principal,
+    zone_id: str,
+    page: PageParams,
+    *,
+    today: date,
+    within_days: int,
+    department_id: str | None = None,
+) -> ExpiringAppointmentsPage:
+    """Active appointments whose term ends by ``today + within_days``, the soonest first (到期提醒).
+
+    Those already past their term that the term-end job has not yet ended (it runs periodically, or is
+    turned off) come first, with a negative ``days_left``. The caller sees what :func:`list_appointments`
+    would show them: HR everyone, a department head their department, anyone else their own.
+    """
+    horizon = domain.expiry_horizon(today, within_days)
+    query = _appointments_scoped(select(Appointment), personal_scope(caller, zone_id)).where(
+        col(Appointment.status) == "active", col(Appointment.term_end) <= horizon
+    )
+    if department_id:
+        query = query.where(col(Appointment.department_id) == department_id)
+    query = query.order_by(col(Appointment.term_end), col(Appointment.id))
+    rows, total = await paginate(session, query, page)
+    await record_audit(
+        session, caller, "appointment.expiring.read", entity_type="appointment", entity_id="*", zone_id=zone_id,
+        after={"count": len(rows), "page": page.page, "within_days": within_days, "as_of": today},
+    )
+    items = []
+    for out in await appointments_out(session, rows):
+        left = domain.days_left_in_term(out.term_end, today)
+        items.append(ExpiringAppointmentOut(**out.model_dump(), days_left=left, expiry_label=domain.term_expiry_label(left)))
+    return ExpiringAppointmentsPage(
+        items=items, total=total, page=page.page, size=page.size, as_of=today, within_days=within_days
+    )
 
 
 async def get_appointment(session: AsyncSession, caller: Principal, appointment_id: str) -> AppointmentOut:

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from chassis.pagination import Page
 from chassis.validators import NationalId
 from services.hr.domain import Category, CycleKind, EndReason, Grade, Identity
 
@@ -323,6 +324,20 @@ class AppointmentOut(BaseModel):
     end_reason_label: str | None
     end_note: str | None
     created_at: UtcDateTime
+
+
+class ExpiringAppointmentOut(AppointmentOut):
+    """An active appointment whose term (聘期) ends soon: time to renew it or open a new 竞聘."""
+
+    days_left: int = Field(description="距聘期最后一天的天数：0 为今天是最后一天，负数为已届满但尚未结束")
+    expiry_label: str = Field(description="剩余聘期的中文说明，如“聘期还剩 12 天”")
+
+
+class ExpiringAppointmentsPage(Page[ExpiringAppointmentOut]):
+    """One page of appointments ending within ``within_days`` of ``as_of``, the soonest first."""
+
+    as_of: date = Field(description="计算所依据的日期（北京时间今天）")
+    within_days: int = Field(description="查询的天数范围")
 
 
 # --- competitive appointment ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlmodel import select
 from chassis.auth import Principal
 from chassis.service import ServiceContext
 from chassis.validators import national_id_with_check_digit
-from services.hr import competition, evaluation, org, payroll, people
+from services.hr import competition, evaluation, org, payroll, people, personal_data
 from services.hr.access import today
 from services.hr.domain import Category, CycleKind, Identity, add_months, term_end_for
 from services.hr.models import Department
@@ -204,6 +204,8 @@ def demo_national_id(body: str) -> str:
 
 async def seed(session: AsyncSession, ctx: ServiceContext) -> None:
     settings = cast(HrSettings, ctx.settings)
+    # The seed runs before the app's own start-up step has installed the cipher, and on a session opened before.
+    personal_data.install(ctx, session)
     for zone in ZONES:
         exists = (await session.execute(select(Department.id).where(Department.zone_id == zone.zone_id).limit(1))).first()
         if exists is None:
