@@ -8,7 +8,6 @@ request itself fails: they commit on their own session.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlmodel import col
 
 from chassis.audit import record_audit
 from chassis.auth import Principal, build_claims
+from chassis.crypto import generate_secret
 from chassis.db import Database
 from chassis.errors import BadRequest, Conflict, FieldError, NotFound, Unauthorized, Unprocessable
 from gateway import domain
@@ -197,7 +197,7 @@ async def create_client(
 ) -> tuple[Account, str]:
     check_types(body.event_types, None)
     await _ensure_username_free(session, body.client_id, "client_id")
-    client_secret = secret or secrets.token_urlsafe(32)
+    client_secret = secret or generate_secret(32)
     now = utcnow()
     account = Account(
         username=body.client_id,

@@ -35,11 +35,13 @@ from gateway.schemas import (
     Me,
     Overview,
     RotationOut,
+    SecretRotation,
     SigningKeyOut,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
     SubscriptionPatch,
+    SubscriptionRotated,
     TokenResponse,
     ZoneIn,
     ZoneOut,
@@ -330,6 +332,19 @@ async def update_subscription(
 ) -> dict[str, Any]:
     subscription = await subscriptions.update_subscription(session, caller, subscription_id, body, policy=state.policy)
     return subscriptions.subscription_view(subscription)
+
+
+@subscriptions_router.post(
+    "/{subscription_id}/rotate-secret", summary="轮换签名密钥（新旧密钥在过渡期内同时签名）",
+    response_model=SubscriptionRotated,
+)
+async def rotate_secret(
+    subscription_id: str, session: Session, caller: SystemClient, state: State, body: SecretRotation | None = None
+) -> dict[str, Any]:
+    subscription, secret = await subscriptions.rotate_secret(
+        session, caller, subscription_id, secrets=state.secrets, overlap_hours=(body or SecretRotation()).overlap_hours
+    )
+    return {**subscriptions.subscription_view(subscription), "secret": secret}
 
 
 @subscriptions_router.delete("/{subscription_id}", status_code=204, summary="删除订阅")

@@ -135,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(2)]
         direct = max((r[0] for r in runs), key=lambda m: m[0])
         via = max((r[1] for r in runs), key=lambda m: m[0])
-        one_direct = measure(direct_url, 1, args.seconds / 2)
-        one_via = measure(via_url, 1, args.seconds / 2)
+        # One client: interleaved short runs, the lowest median of each side. A latency floor is
+        # what the code costs; on a shared machine any single run can land on someone else's burst.
+        singles = [(measure(direct_url, 1, 1), measure(via_url, 1, 1)) for _ in range(5)]
+        one_direct = min((r[0] for r in singles), key=lambda m: m[1])
+        one_via = min((r[1] for r in singles), key=lambda m: m[1])
     finally:
         for process in processes:
             process.terminate()
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  direct        {direct[0]:8.0f} req/s  median {direct[1]:6.2f} ms  p99 {direct[2]:6.2f} ms  errors {direct[3]}")
     print(f"  via gateway   {via[0]:8.0f} req/s  median {via[1]:6.2f} ms  p99 {via[2]:6.2f} ms  errors {via[3]}")
     print(f"  ratio         {via[0] / direct[0]:.2f}x direct")
-    print(f"1 client: added median latency {one_via[1] - one_direct[1]:.2f} ms "
+    print(f"1 client (best of 5 interleaved 1 s runs): added median latency {one_via[1] - one_direct[1]:.2f} ms "
           f"(direct {one_direct[1]:.2f} ms, via gateway {one_via[1]:.2f} ms)")
     return 0
 

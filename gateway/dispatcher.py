@@ -59,6 +59,15 @@ DUE_STATUSES = ("pending", "retrying")
 WAKE_KEY = "gateway_webhook_wake"
 
 
+def signing_secrets(subscription: Subscription, box: SecretBox, now: datetime | None = None) -> list[str]:
+    """The current secret, and during a rotation's overlap the previous one too."""
+    keys = [box.open(subscription.secret)]
+    expires = aware(subscription.previous_secret_expires_at)
+    if subscription.previous_secret and expires is not None and expires > (now or utcnow()):
+        keys.append(box.open(subscription.previous_secret))
+    return keys
+
+
 def new_delivery_id() -> str:
     return "msg_" + uuid.uuid4().hex
 
@@ -380,7 +389,7 @@ class Dispatcher:
             "user-agent": "zone-platform-webhooks/1.0",
             "ce-id": delivery.event_id,
             "ce-type": delivery.event_type,
-            **signature_headers(self.secrets.open(subscription.secret), delivery.id, body),
+            **signature_headers(signing_secrets(subscription, self.secrets), delivery.id, body),
         }
         try:
             async with self.session.post(url, data=body, headers=headers, allow_redirects=False) as response:

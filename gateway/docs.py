@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.requests import Request
 
 from gateway.proxy import Backend, BackendTimeout, BackendUnavailable
@@ -75,6 +75,24 @@ class ApiDocs:
         self.backends = backends
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._rendered: tuple[float, bytes] | None = None
+        self._rendering = asyncio.Lock()
+
+    async def rendered(self, app: FastAPI) -> bytes:
+        """The aggregated document as JSON bytes, built once per cache period and shared.
+
+        Building it per request (a deep copy of the gateway's document, four merges, one large
+        serialisation) held a copy per concurrent reader in memory: a burst of ten readers lifted
+        the gateway's resident memory by ~35 MB. A document with a service missing is not kept.
+        """
+        async with self._rendering:
+            now = time.monotonic()
+            if self._rendered is not None and now - self._rendered[0] < self.cache_s:
+                return self._rendered[1]
+            document = await self.document(app)
+            body = bytes(JSONResponse(document).body)
+            self._rendered = None if "x-missing-services" in document else (now, body)
+            return body
 
     async def _spec(self, backend: Backend) -> dict[str, Any] | None:
         cached = self._cache.get(backend.name)
@@ -126,7 +144,7 @@ def install_aggregated_openapi(app: FastAPI) -> None:
     url = app.openapi_url or "/openapi.json"
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != url]
 
-    async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await request.app.state.gateway.docs.document(request.app))
+    async def openapi(request: Request) -> Response:
+        return Response(await request.app.state.gateway.docs.rendered(request.app), media_type="application/json")
 
     app.add_route(url, openapi, include_in_schema=False)

@@ -18,10 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -33,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from chassis.auth import JwksVerifier, SigningKey, jwks_document
+from chassis.crypto import development_key
 from chassis.db import Database
-from chassis.settings import VAR_DIR
 from gateway.models import SigningKeyRecord
 from gateway.settings import GatewaySettings
 
@@ -55,16 +53,10 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def load_passphrase(settings: GatewaySettings) -> bytes:
+    """``GATEWAY_KEY_PASSPHRASE``; in development (settings refuse its absence elsewhere) a generated one."""
     if settings.key_passphrase is not None:
         return settings.key_passphrase.get_secret_value().encode()
-    path = Path(os.environ.get("ZONE_VAR_DIR", str(VAR_DIR))) / "gateway-key-passphrase"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        log.warning("no GATEWAY_KEY_PASSPHRASE: generated %s (mode 0600); set the variable in production", path)
-    return path.read_text().strip().encode()
+    return development_key(setting="GATEWAY_KEY_PASSPHRASE", file_name="gateway-key-passphrase").encode()
 
 
 class SecretBox:

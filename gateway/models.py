@@ -93,6 +93,10 @@ class Subscription(GatewayTable, table=True):
     event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
     filters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     secret: str = Field(sa_column=Column(Text, nullable=False))  # encrypted (see gateway.keys.SecretBox)
+    #: After a rotation the old secret keeps signing (a second signature) until this moment, so the
+    #: receiver can switch keys without rejecting a delivery in between.
+    previous_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # encrypted
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     active: bool = True
     created_at: datetime = _utc(nullable=False)
     updated_at: datetime = _utc(nullable=False)

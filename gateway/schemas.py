@@ -189,8 +189,21 @@ class SubscriptionOut(BaseModel):
     event_types: list[str]
     filters: dict[str, Any]
     active: bool
+    previous_secret_expires_at: datetime | None = Field(
+        None, description="轮换密钥后，旧密钥仍同时签名至此时刻（之后只用新密钥）"
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class SecretRotation(BaseModel):
+    overlap_hours: int = Field(
+        24, ge=0, le=168, description="旧密钥继续并行签名的小时数；密钥泄露时填 0 立即停用旧密钥"
+    )
+
+
+class SubscriptionRotated(SubscriptionOut):
+    secret: str = Field(description="新的签名密钥（whsec_…），只显示这一次")
 
 
 class SubscriptionCreated(SubscriptionOut):

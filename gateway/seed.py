@@ -38,12 +38,18 @@ DEMO_ZONES: list[dict[str, Any]] = [
     {"zone_id": "ar-town", "name": "安仁文博小镇", "type": "特色小镇", "district": "大邑县"},
 ]
 
-#: (username, name, zone, department, roles); kind staff unless noted by the roles.
+#: (username, name, zone, department, roles); kind staff unless noted by the roles. The department
+#: is the HR service's department code of the zone (services/hr/seed.py: general, planning,
+#: strategy, investment, enterprise, approvals): it becomes the token's ``dept`` claim, which HR
+#: uses to scope a department head to their own department, and investment uses to let a department
+#: act on the coordination issues addressed to it. xingu.planning carries no role: any staff member
+#: may act on an issue of their own department, and a role would grant more than that.
 DEMO_STAFF: list[tuple[str, str, str | None, str | None, list[str]]] = [
     ("xingu.investment", "成都芯谷招商专员", "cd-xingu", "investment", ["investment"]),
+    ("xingu.planning", "成都芯谷规划建设局联络员", "cd-xingu", "planning", []),
     ("xingu.approvals", "成都芯谷审批专员", "cd-xingu", "approvals", ["approvals", "approvals-admin"]),
-    ("xingu.hr", "成都芯谷人事管理员", "cd-xingu", "hr", ["hr-admin"]),
-    ("xingu.stats", "成都芯谷统计专员", "cd-xingu", "stats", ["stats"]),
+    ("xingu.hr", "成都芯谷人事管理员", "cd-xingu", "general", ["hr-admin"]),
+    ("xingu.stats", "成都芯谷统计专员", "cd-xingu", "strategy", ["stats"]),
     ("xingu.leader", "成都芯谷分管领导", "cd-xingu", None, ["leader"]),
     ("biotown.approvals", "天府国际生物城审批专员", "tf-biotown", "approvals", ["approvals", "approvals-admin"]),
     ("city.leader", "市级领导小组", None, None, ["leader"]),
@@ -108,7 +114,7 @@ def demo_accounts_text(settings: GatewaySettings) -> str:
     ]
     for username, name, zone_id, department, roles in DEMO_STAFF:
         where = zone_id or "市级 city level"
-        lines.append(f"  {username:<20} {name}（{where}{'，' + department if department else ''}；角色 {', '.join(roles)}）")
+        lines.append(f"  {username:<20} {name}（{where}{'，' + department if department else ''}；角色 {', '.join(roles) or '无（按部门办理）'}）")
     lines.append("")
     for username, uscc, name in DEMO_ENTERPRISES:
         lines.append(f"  {username:<20} 企业 {name} {uscc}")

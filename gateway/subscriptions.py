@@ -7,6 +7,7 @@ administrator sees and manages all of them. Every change is audited (the secret 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -33,9 +34,15 @@ def subscription_view(subscription: Subscription) -> dict[str, Any]:
         "event_types": list(subscription.event_types),
         "filters": dict(subscription.filters),
         "active": subscription.active,
+        "previous_secret_expires_at": _still_valid(subscription),
         "created_at": aware(subscription.created_at),
         "updated_at": aware(subscription.updated_at),
     }
+
+
+def _still_valid(subscription: Subscription) -> Any:
+    expires = aware(subscription.previous_secret_expires_at)
+    return expires if subscription.previous_secret and expires is not None and expires > utcnow() else None
 
 
 async def _allowed_types(session: AsyncSession, caller: Principal) -> list[str] | None:
@@ -98,6 +105,30 @@ async def get_subscription(session: AsyncSession, caller: Principal, subscriptio
     if subscription is None or (not caller.is_admin and subscription.owner != caller.subject):
         raise NotFound("订阅不存在", "Subscription not found")
     return subscription
+
+
+async def rotate_secret(
+    session: AsyncSession, caller: Principal, subscription_id: str, *, secrets: SecretBox, overlap_hours: int
+) -> tuple[Subscription, str]:
+    """A new signing secret; the old one keeps signing alongside it for ``overlap_hours``.
+
+    Deliveries carry one signature per valid secret, so the receiver can deploy the new secret at
+    its own pace; with ``overlap_hours=0`` (a leaked secret) the old one stops at once.
+    """
+    subscription = await get_subscription(session, caller, subscription_id)
+    secret = new_secret()
+    now = utcnow()
+    subscription.previous_secret = subscription.secret if overlap_hours > 0 else None
+    subscription.previous_secret_expires_at = now + timedelta(hours=overlap_hours) if overlap_hours > 0 else None
+    subscription.secret = secrets.seal(secret)
+    subscription.updated_at = now
+    session.add(subscription)
+    await session.flush()
+    await record_audit(
+        session, caller, "subscription.rotate_secret", entity_type="subscription", entity_id=subscription.id,
+        after={"overlap_hours": overlap_hours, "previous_secret_expires_at": subscription.previous_secret_expires_at},
+    )
+    return subscription, secret
 
 
 async def list_subscriptions(

@@ -22,7 +22,7 @@ import hmac
 import ipaddress
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -56,9 +56,15 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signature_headers(secret: str, message_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+def signature_headers(
+    secret: str | Sequence[str], message_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers for one attempt; with several secrets (during a rotation) one signature per secret,
+    space-separated as Standard Webhooks specifies, so a receiver holding either secret accepts it."""
     ts = int(time.time()) if timestamp is None else timestamp
-    return {"webhook-id": message_id, "webhook-timestamp": str(ts), "webhook-signature": sign(secret, message_id, ts, body)}
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    signature = " ".join(sign(k, message_id, ts, body) for k in keys)
+    return {"webhook-id": message_id, "webhook-timestamp": str(ts), "webhook-signature": signature}
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes, *, now: float | None = None, tolerance_s: int = TOLERANCE_S) -> bool:

@@ -237,7 +237,7 @@ def test_a_registered_system_client_logs_in_with_client_credentials(gateway, cap
                                       "--event-types", "zone.approvals.application.commitment_revoked.v1")
     assert code == 0, err
     secret = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
-    code, _out, err = zonectl(capsys, "--gateway-url", gateway.url, "--client-id", "credit-test", "--client-secret", secret,
+    code, _out, err = zonectl(capsys, "--gateway-url", gateway.url, "--client-id", "credit-test", f"--client-secret={secret}",
                               "keys", "rotate")
     assert code == 1 and "HTTP 403" in err, "a system client logs in but may not rotate keys"
 

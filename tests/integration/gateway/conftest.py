@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 import time
 import uuid
@@ -26,7 +25,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -40,6 +38,7 @@ from gateway.definition import DEFINITION
 from gateway.models import SigningKeyRecord
 from gateway.runtime import GatewayState
 from gateway.settings import BACKENDS, GatewaySettings
+from tests.support.webhooks import Receiver
 
 ADMIN = "root"
 ADMIN_PASSWORD = "Root-Pass-2026"
@@ -338,37 +337,7 @@ def contract_app(jwks: dict[str, Any], controls: ContractControls) -> FastAPI:
     return app
 
 
-# --- the webhook receiver -------------------------------------------------------------------------
-
-
-@dataclass
-class Receiver:
-    port: int
-    status: int = 204
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
-    runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/zone"
-
-    async def start(self) -> Receiver:
-        async def handle(request: web.Request) -> web.Response:
-            body = await request.read()
-            self.deliveries.append({"headers": dict(request.headers), "body": body, "json": json.loads(body)})
-            return web.Response(status=self.status)
-
-        app = web.Application()
-        app.router.add_post("/hooks/zone", handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
+# --- the webhook receiver (tests.support.webhooks) ----------------------------------------------
 
 
 @pytest.fixture

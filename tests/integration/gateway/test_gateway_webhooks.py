@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -17,6 +13,7 @@ from gateway.models import SeenEvent
 from tests.support.events import publish
 from tests.support.services import eventually
 from tests.support.validators import VALID_USCC
+from tests.support.webhooks import signature_is_valid
 
 COMPLETED = "zone.approvals.application.completed.v1"
 REVOKED = "zone.approvals.application.commitment_revoked.v1"
@@ -29,15 +26,6 @@ def completed(application_id: str, zone_id: str = "cd-xingu", item_codes: tuple[
               "completed_at": "2026-03-02T10:00:00+08:00", "accepted_at": "2026-02-20T09:00:00+08:00", "promised_days": 5,
               "working_days_used": 4, "on_time": True, "certificate_no": "CD-2026-0001"},
     )
-
-
-def signature_is_valid(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """What a receiver does, written here from the Standard Webhooks text rather than the gateway's code."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    fresh = abs(time.time() - int(headers["webhook-timestamp"])) < 300
-    return fresh and any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split())
 
 
 async def subscribe(gw, token: str, **body):  # type: ignore[no-untyped-def]
@@ -175,4 +163,44 @@ async def test_subscriptions_are_limited_to_granted_types_and_allowed_callbacks_
         actions = (await s.execute(select(audit_log.c.action, audit_log.c.after).where(audit_log.c.entity_id == subscription_id)
                                    .order_by(audit_log.c.id))).all()
     assert [a.action for a in actions] == ["subscription.create", "subscription.update", "subscription.delete"]
+    assert "whsec_" not in str([a.after for a in actions])
+
+
+async def test_a_rotated_secret_signs_alongside_the_old_one_until_the_overlap_ends(gateway_factory, webhook_receiver, kafka):
+    gw = await gateway_factory(consumers_enabled=True)
+    receiver = await webhook_receiver().start()
+    token = await gw.client_token("credit-platform", [COMPLETED])
+    auth = {"Authorization": f"Bearer {token}"}
+    subscription = await subscribe(gw, token, callback_url=receiver.url, event_types=[COMPLETED])
+    old = subscription["secret"]
+    path = f"/api/subscriptions/{subscription['id']}/rotate-secret"
+
+    other = {"Authorization": f"Bearer {await gw.client_token('someone-else', [COMPLETED])}"}
+    assert (await gw.client.post(path, headers=other)).status_code == 404
+    too_long = await gw.client.post(path, headers=auth, json={"overlap_hours": 1000})
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "overlap_hours"
+
+    rotated = await gw.client.post(path, headers=auth, json={"overlap_hours": 24})
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_") and new != old and rotated.json()["previous_secret_expires_at"] is not None
+    await publish(kafka.bootstrap, gw.settings.topic("approvals"), completed("app-rot-1"))
+    await eventually(lambda: _at_least(receiver, 1), timeout_s=30, message="no delivery after the rotation")
+    first = receiver.deliveries[0]
+    assert len(first["headers"]["webhook-signature"].split()) == 2
+    assert signature_is_valid(old, first["headers"], first["body"]) and signature_is_valid(new, first["headers"], first["body"])
+
+    leaked = await gw.client.post(path, headers=auth, json={"overlap_hours": 0})  # a leak: the old secret stops at once
+    newest = leaked.json()["secret"]
+    assert leaked.status_code == 200 and leaked.json()["previous_secret_expires_at"] is None
+    await publish(kafka.bootstrap, gw.settings.topic("approvals"), completed("app-rot-2"))
+    await eventually(lambda: _at_least(receiver, 2), timeout_s=30, message="no delivery after the second rotation")
+    second = receiver.deliveries[1]
+    assert signature_is_valid(newest, second["headers"], second["body"])
+    assert not signature_is_valid(new, second["headers"], second["body"])
+
+    async with gw.state.ctx.db.session() as s:
+        actions = (await s.execute(select(audit_log.c.action, audit_log.c.after)
+                                   .where(audit_log.c.entity_id == subscription["id"]).order_by(audit_log.c.id))).all()
+    assert [a.action for a in actions].count("subscription.rotate_secret") == 2
     assert "whsec_" not in str([a.after for a in actions])

@@ -109,8 +109,12 @@ async def test_demo_mode_seeds_the_demo_zones_accounts_and_client_and_writes_the
     assert biotown["partners"] == [{"district": "高新区", "share_percent": 70.0}, {"district": "双流区", "share_percent": 30.0}]
     async with gw.state.ctx.db.session() as s:
         usernames = set((await s.execute(select(Account.username))).scalars().all())
-    assert {"xingu.investment", "xingu.approvals", "xingu.hr", "xingu.stats", "xingu.leader", "biotown.approvals",
-            "city.leader", "city.stats", "auditor", "admin", "credit-platform"} <= usernames
+    assert {"xingu.investment", "xingu.approvals", "xingu.hr", "xingu.stats", "xingu.leader", "xingu.planning",
+            "biotown.approvals", "city.leader", "city.stats", "auditor", "admin", "credit-platform"} <= usernames
+    # The planning department's liaison: the HR department code as its dept claim, which is what lets it
+    # report on (acknowledge) the coordination issues addressed to planning; no role beyond that.
+    planning = (await gw.client.get("/auth/me", headers=await gw.headers("xingu.planning", "Demo@2025"))).json()
+    assert (planning["kind"], planning["zone"], planning["dept"], planning["roles"]) == ("staff", "cd-xingu", "planning", [])
     assert {"xingu.jicheng", "tianfu.shengwu", "rongxin.fengce", "shuangliu.jingmi"} <= usernames
     enterprise = await gw.client.get("/auth/me", headers=await gw.headers("tianfu.shengwu", "Demo@2025"))
     assert enterprise.json()["uscc"] == "91510116MA68N7WB32"
@@ -118,5 +122,5 @@ async def test_demo_mode_seeds_the_demo_zones_accounts_and_client_and_writes_the
                                                        "client_secret": "Demo@2025"})
     assert client.status_code == 200
     text = (tmp_path / "demo-accounts.txt").read_text(encoding="utf-8")
-    assert "Demo@2025" in text and "xingu.jicheng" in text and "credit-platform" in text
+    assert "Demo@2025" in text and "xingu.jicheng" in text and "credit-platform" in text and "xingu.planning" in text
     assert await count(gw, outbox_event) == 4  # one zone.created per demo zone
