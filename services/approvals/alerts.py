@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from chassis.audit import record_audit
+from chassis.clock import clock_of, local_date
 from chassis.outbox import record_event
 from chassis.service import ServiceContext
 from services.approvals import events as ev
@@ -28,7 +29,6 @@ from services.approvals.domain import CLOCK_STATUSES
 from services.approvals.models import Application, TimelineEntry
 from services.approvals.queries import item_codes_of
 from services.approvals.settings import ApprovalsSettings
-from services.approvals.timesource import clock_of, local_date
 
 log = logging.getLogger("approvals.alerts")
 

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from chassis.auth import Caller, Principal, require
+from chassis.clock import clock_of, local_date
 from chassis.errors import BadRequest, FieldError, Unprocessable
 from chassis.idempotency import HEADER as IDEMPOTENCY_HEADER
 from chassis.idempotency import MAX_KEY_LENGTH, Idempotency, IdempotencyGuard
@@ -54,7 +56,6 @@ from services.approvals.schemas import (
     VerifyIn,
 )
 from services.approvals.settings import ApprovalsSettings
-from services.approvals.timesource import clock_of, local_date
 
 TAG_CATALOG = "事项清单 catalog"
 TAG_DELEGATIONS = "赋权清单 delegations"
@@ -203,12 +204,31 @@ async def end_delegation(
 # --- calendar ----------------------------------------------------------------------------------------------------
 
 
-@router.get("/calendar/{year}", tags=[TAG_CALENDAR], summary="某年工作日历（节假日、调休与管理员调整）", response_model=CalendarYearOut)
+class _DayConvertor(Convertor[str]):
+    """``/calendar/{day:day}`` matches only YYYY-MM-DD, so ``/calendar/2026`` (a year) and ``/calendar/2026-10-01``
+    (a day) are different resources: PUT on a year is 405 with the day's methods in Allow, not a 422 about a date.
+    The value stays text; the route's parameter type validates it as a date."""
+
+    regex = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("day", _DayConvertor())
+# /calendar/2026 is a year (GET only) and /calendar/2026-10-01 a day (PUT, DELETE): the other methods are 405.
+_NOT_THIS_RESOURCE: dict[int | str, dict[str, Any]] = {405: {"description": "路径是年份（只读）或日期（只可设置、撤销），不支持该方法；Allow 列出可用方法"}}
+
+
+@router.get("/calendar/{year:int}", tags=[TAG_CALENDAR], responses=_NOT_THIS_RESOURCE, summary="某年工作日历（节假日、调休与管理员调整）", response_model=CalendarYearOut)
 async def calendar_year(session: Session, _: Caller, year: Annotated[int, Path(ge=2000, le=2100)]) -> CalendarYearOut:
     return await catalog.calendar_year(session, year)
 
 
-@router.put("/calendar/{day}", tags=[TAG_CALENDAR], summary="设置某日为工作日或休息日（市级事项管理员）", response_model=CalendarDayChange)
+@router.put("/calendar/{day:day}", tags=[TAG_CALENDAR], responses=_NOT_THIS_RESOURCE, summary="设置某日为工作日或休息日（市级事项管理员）", response_model=CalendarDayChange)
 async def set_calendar_day(
     body: CalendarDayIn, session: Session, ctx: Ctx, caller: Staff, day: Annotated[dt.date, Path(description="YYYY-MM-DD")]
 ) -> CalendarDayChange:
@@ -217,7 +237,7 @@ async def set_calendar_day(
     return await catalog.set_calendar_day(session, caller, day, body, env.now, env.settings.alert_yellow_percent)
 
 
-@router.delete("/calendar/{day}", tags=[TAG_CALENDAR], summary="撤销某日的管理员调整", response_model=CalendarDayChange)
+@router.delete("/calendar/{day:day}", tags=[TAG_CALENDAR], responses=_NOT_THIS_RESOURCE, summary="撤销某日的管理员调整", response_model=CalendarDayChange)
 async def delete_calendar_day(
     session: Session, ctx: Ctx, caller: Staff, day: Annotated[dt.date, Path(description="YYYY-MM-DD")]
 ) -> CalendarDayChange:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from chassis.audit import record_audit
 from chassis.auth import Principal, ensure_zone
+from chassis.clock import local_date
 from chassis.errors import (
     Conflict,
     FieldError,
@@ -33,6 +34,7 @@ from chassis.errors import (
 from chassis.events import EventType
 from chassis.outbox import record_event
 from services.approvals import events as ev
+from services.approvals import refcache
 from services.approvals.access import ensure_approval_staff, is_applicant
 from services.approvals.calendar import WorkingCalendar
 from services.approvals.catalog import delegation_in_force, terms_of, version_in_force, zone_has_delegations
@@ -76,6 +78,7 @@ from services.approvals.models import (
     TimelineEntry,
 )
 from services.approvals.queries import (
+    NewApplicationParts,
     application_detail,
     document_out,
     facts_of,
@@ -101,7 +104,6 @@ from services.approvals.schemas import (
     VerifyIn,
 )
 from services.approvals.settings import ApprovalsSettings
-from services.approvals.timesource import local_date
 from services.approvals.uploads import (
     UploadRejected,
     safe_filename,
@@ -110,6 +112,9 @@ from services.approvals.uploads import (
     storage_key,
     store_atomically,
 )
+
+_ITEM_TABLE: Any = ApplicationItem.__table__  # type: ignore[attr-defined]
+_MATERIAL_TABLE: Any = ApplicationMaterial.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -139,15 +144,15 @@ async def _ref(session: AsyncSession, app: Application) -> dict[str, Any]:
 async def _timeline(
     session: AsyncSession, app: Application, caller: Principal | None, action: str, at: dt.datetime,
     *, from_status: str | None, to_status: str | None, note: str | None = None, details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        TimelineEntry(
-            application_id=app.id, at=at,
-            actor=caller.subject[:100] if caller else "system", actor_kind=caller.kind if caller else "system",
-            actor_name=_actor_name(caller),
-            action=action, from_status=from_status, to_status=to_status, note=note, details=details,
-        )
+) -> TimelineEntry:
+    entry = TimelineEntry(
+        application_id=app.id, at=at,
+        actor=caller.subject[:100] if caller else "system", actor_kind=caller.kind if caller else "system",
+        actor_name=_actor_name(caller),
+        action=action, from_status=from_status, to_status=to_status, note=note, details=details,
     )
+    session.add(entry)
+    return entry
 
 
 def _actor_name(caller: Principal | None) -> str | None:
@@ -213,9 +218,12 @@ async def _notices(session: AsyncSession, app_id: str) -> list[CorrectionNotice]
     )
 
 
-async def _refresh(session: AsyncSession, app: Application, env: Env, calendar: WorkingCalendar | None = None) -> ClockReading:
+async def _refresh(
+    session: AsyncSession, app: Application, env: Env, calendar: WorkingCalendar | None = None,
+    notices: list[CorrectionNotice] | None = None,
+) -> ClockReading:
     calendar = calendar or await load_calendar(session)
-    reading = await refresh_clock(session, app, calendar, env.today, env.settings.alert_yellow_percent)
+    reading = await refresh_clock(session, app, calendar, env.today, env.settings.alert_yellow_percent, notices)
     # ``alert_level`` (the last level notified) is raised only by the alerts job, which emits alert_raised;
     # a concluded application simply has none.
     if Status(app.status) not in CLOCK_STATUSES:
@@ -225,10 +233,13 @@ async def _refresh(session: AsyncSession, app: Application, env: Env, calendar: 
     return reading
 
 
-async def _detail(session: AsyncSession, app: Application, env: Env) -> ApplicationOut:
+async def _detail(
+    session: AsyncSession, app: Application, env: Env, calendar: WorkingCalendar | None = None,
+    new: NewApplicationParts | None = None,
+) -> ApplicationOut:
     await session.flush()
     return await application_detail(
-        session, app, calendar=None, today=env.today, yellow_percent=env.settings.alert_yellow_percent
+        session, app, calendar=calendar, today=env.today, yellow_percent=env.settings.alert_yellow_percent, new=new
     )
 
 
@@ -285,12 +296,15 @@ async def check_eligibility(
 
 
 async def _items_in_force(
-    session: AsyncSession, codes: list[str], today: dt.date, field: str = "item_codes"
+    session: AsyncSession, codes: list[str], today: dt.date, field: str = "item_codes", *, cache_ttl_s: float = 0
 ) -> tuple[list[ApprovalItemVersion], list[FieldError]]:
     versions: list[ApprovalItemVersion] = []
     errors: list[FieldError] = []
     for i, code in enumerate(codes):
-        version = await version_in_force(session, code, today)
+        version = await refcache.cached(
+            session, ("version_in_force", code, today), cache_ttl_s,
+            lambda code=code: _detached_version_in_force(session, code, today),  # type: ignore[misc]
+        )
         if version is None:
             errors.append(FieldError(f"{field}.{i}", f"事项编码 {code} 不在事项清单中", f"unknown item {code}", code="unknown_item"))
         elif version.status != "active":
@@ -300,7 +314,15 @@ async def _items_in_force(
     return versions, errors
 
 
+async def _detached_version_in_force(session: AsyncSession, code: str, today: dt.date) -> ApprovalItemVersion | None:
+    return refcache.detached(session, await version_in_force(session, code, today))
+
+
 # --- filing -----------------------------------------------------------------------------------------------------------
+
+
+async def _delegated(session: AsyncSession, zone_id: str, code: str, day: dt.date) -> bool:
+    return await delegation_in_force(session, zone_id, code, day) is not None
 
 
 async def file_application(session: AsyncSession, caller: Principal, body: ApplicationCreate, env: Env) -> ApplicationOut:
@@ -314,12 +336,16 @@ async def file_application(session: AsyncSession, caller: Principal, body: Appli
         ensure_approval_staff(caller)  # a clerk or agent filing on the applicant's behalf (帮办代办)
         ensure_zone(caller, body.zone_id, not_found=False)
 
-    if not await zone_has_delegations(session, body.zone_id):
+    # Reference data read through the service's cache (:mod:`services.approvals.refcache`).
+    ttl = env.settings.reference_cache_ttl_s
+    if not await refcache.cached(
+        session, ("zone_has_delegations", body.zone_id), ttl, lambda: zone_has_delegations(session, body.zone_id)
+    ):
         raise Unprocessable(
             f"功能区 {body.zone_id} 尚未开通审批服务（没有赋权清单）", f"zone {body.zone_id} has no delegation list",
             errors=[FieldError("zone_id", "功能区不存在或未开通审批服务", "unknown zone or no approvals", code="unknown_zone")],
         )
-    versions, errors = await _items_in_force(session, body.item_codes, env.today)
+    versions, errors = await _items_in_force(session, body.item_codes, env.today, cache_ttl_s=ttl)
     if errors:
         raise Unprocessable("部分事项编码不存在或已取消", "unknown or abolished item codes", errors=errors)
     terms = [terms_of(v) for v in versions]
@@ -334,7 +360,10 @@ async def file_application(session: AsyncSession, caller: Principal, body: Appli
 
     referrals = []
     for version in versions:
-        if await delegation_in_force(session, body.zone_id, version.code, env.today) is None:
+        if not await refcache.cached(
+            session, ("delegated", body.zone_id, version.code, env.today), ttl,
+            lambda code=version.code: _delegated(session, body.zone_id, code, env.today),  # type: ignore[misc]
+        ):
             referrals.append(
                 {
                     "item_code": version.code,
@@ -378,34 +407,43 @@ async def file_application(session: AsyncSession, caller: Principal, body: Appli
         updated_at=env.now,
     )
     session.add(app)
-    for position, version in enumerate(versions):
-        session.add(
-            ApplicationItem(
-                application_id=app.id, position=position, item_code=version.code, item_version=version.version,
-                item_name=version.name, promised_days=version.promised_days, statutory_days=version.statutory_days,
-            )
-        )
+    # The rows written here are kept (``new``) so that the answer is built without reading them back.
+    item_rows: list[dict[str, Any]] = [
+        {
+            "application_id": app.id, "position": position, "item_code": version.code, "item_version": version.version,
+            "item_name": version.name, "promised_days": version.promised_days, "statutory_days": version.statutory_days,
+        }
+        for position, version in enumerate(versions)
+    ]
     declared = {m.code for m in body.materials}
-    for code, (name, mandatory) in bundle.materials.items():
-        session.add(
-            ApplicationMaterial(
-                application_id=app.id, material_code=code, name=name, mandatory=mandatory,
-                provided_at=env.now if code in declared else None,
-                provided_by=caller.subject if code in declared else None,
-                source="declared" if code in declared else None,
-            )
-        )
-    await session.flush()
+    material_rows: list[dict[str, Any]] = [
+        {
+            "application_id": app.id, "material_code": code, "name": name, "mandatory": mandatory,
+            "provided_at": env.now if code in declared else None,
+            "provided_by": caller.subject if code in declared else None,
+            "source": "declared" if code in declared else None,
+        }
+        for code, (name, mandatory) in bundle.materials.items()
+    ]
+    # The child rows go in as one statement per table (no unit-of-work bookkeeping for rows that are
+    # not touched again in this request); the objects are kept (``new``) to build the answer without
+    # reading them back.
+    await session.execute(insert(_ITEM_TABLE), item_rows)
+    await session.execute(insert(_MATERIAL_TABLE), material_rows)
+    new = NewApplicationParts(
+        items=[ApplicationItem(**row) for row in item_rows],
+        materials=[ApplicationMaterial(**row) for row in material_rows],
+    )
     ref = {"application_id": app.id, "zone_id": app.zone_id, "uscc": app.uscc, "item_codes": [v.code for v in versions]}
-    await _timeline(
+    new.timeline.append(await _timeline(
         session, app, caller, "submit", env.now, from_status=None, to_status=Status.SUBMITTED.value,
         details={"commitment": body.commitment, "bundle": len(versions) > 1},
-    )
+    ))
     if referrals:
-        await _timeline(
+        new.timeline.append(await _timeline(
             session, app, None, "refer", env.now, from_status=Status.SUBMITTED.value, to_status=Status.REFERRED.value,
             note="；".join(r["reason"] for r in referrals), details={"referrals": referrals},
-        )
+        ))
         await _emit(
             session, app, ev.REFERRED,
             ev.ApplicationReferred(**ref, referred_at=env.now, referrals=[ev.Referral(**r) for r in referrals]),
@@ -418,27 +456,28 @@ async def file_application(session: AsyncSession, caller: Principal, body: Appli
                 applicant_name=app.applicant_name,
             ),
         )
+    calendar = await refcache.cached(session, ("calendar",), ttl, lambda: load_calendar(session))
     if eligible_commitment:
-        await _decide_under_commitment(session, app, bundle.verification_window_days, ref, env)
+        await _decide_under_commitment(session, app, bundle.verification_window_days, ref, env, calendar, new.timeline)
     else:
-        await _refresh(session, app, env)
+        await _refresh(session, app, env, calendar, notices=[])
     await _audit(session, caller, app, "file", None)
-    return await _detail(session, app, env)
+    return await _detail(session, app, env, calendar, new)
 
 
 async def _decide_under_commitment(
-    session: AsyncSession, app: Application, window: int | None, ref: dict[str, Any], env: Env
+    session: AsyncSession, app: Application, window: int | None, ref: dict[str, Any], env: Env,
+    calendar: WorkingCalendar, timeline: list[TimelineEntry],
 ) -> None:
     """告知承诺制: the signed commitment replaces the review; accepted and approved at once, verified later."""
-    calendar = await load_calendar(session)
     app.status = Status.ACCEPTED.value
     app.accepted_at = env.now
     app.accepted_on = env.today
-    await _timeline(
+    timeline.append(await _timeline(
         session, app, None, "auto_accept", env.now, from_status=Status.SUBMITTED.value, to_status=Status.ACCEPTED.value,
         note="申请人签署告知承诺书，当场受理",
-    )
-    reading = await _refresh(session, app, env, calendar)
+    ))
+    reading = await _refresh(session, app, env, calendar, notices=[])
     await _emit(
         session, app, ev.ACCEPTED,
         ev.ApplicationAccepted(
@@ -450,11 +489,11 @@ async def _decide_under_commitment(
     app.decided_at = env.now
     app.verification_status = "pending"
     app.verification_due = calendar.nth_working_day_after(env.today, window or 20)
-    await _timeline(
+    timeline.append(await _timeline(
         session, app, None, "auto_approve", env.now, from_status=Status.ACCEPTED.value, to_status=Status.APPROVED.value,
         note=f"告知承诺制当场作出准予决定，核查期限 {app.verification_due}",
-    )
-    reading = await _refresh(session, app, env, calendar)
+    ))
+    reading = await _refresh(session, app, env, calendar, notices=[])
     await _emit(
         session, app, ev.APPROVED,
         ev.ApplicationApproved(

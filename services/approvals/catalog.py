@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from chassis.audit import record_audit
 from chassis.auth import Principal, scoped_zone
+from chassis.clock import local_date, local_time
 from chassis.errors import Conflict, FieldError, NotFound, Unprocessable
 from chassis.pagination import PageParams, paginate
 from services.approvals.access import ensure_catalog_admin, ensure_delegation_admin
@@ -41,7 +42,6 @@ from services.approvals.schemas import (
     ItemVersionSummary,
     MaterialSpec,
 )
-from services.approvals.timesource import local_date, local_time
 
 # --- items -------------------------------------------------------------------------------------------------
 

@@ -75,9 +75,12 @@ def store_reading(app: Application, reading: ClockReading) -> None:
 
 
 async def refresh_clock(
-    session: AsyncSession, app: Application, calendar: WorkingCalendar, today: dt.date, yellow_percent: int
+    session: AsyncSession, app: Application, calendar: WorkingCalendar, today: dt.date, yellow_percent: int,
+    notices: list[CorrectionNotice] | None = None,
 ) -> ClockReading:
-    notices = (await notices_of(session, [app.id]))[app.id]
+    """``notices``: the application's correction notices when the caller knows them (none, for a new one)."""
+    if notices is None:
+        notices = (await notices_of(session, [app.id]))[app.id]
     reading = reading_of(app, notices, calendar, today, yellow_percent)
     store_reading(app, reading)
     session.add(app)

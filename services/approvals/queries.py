@@ -5,6 +5,7 @@ and the follow-up queue. The clock is read live on the calendar as it stands tod
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_
@@ -13,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from chassis.auth import Principal, scoped_zone
+from chassis.clock import local_time
 from chassis.errors import Forbidden, NotFound
 from chassis.pagination import PageParams, paginate
 from services.approvals.access import ensure_can_see
@@ -34,6 +36,7 @@ from services.approvals.models import (
     Application,
     ApplicationItem,
     ApplicationMaterial,
+    CorrectionNotice,
     Document,
     Evaluation,
     FollowUp,
@@ -57,7 +60,6 @@ from services.approvals.schemas import (
     TimelineOut,
     VerificationOut,
 )
-from services.approvals.timesource import local_time
 
 OTHER_ACTION_LABELS = {
     "submit": "提交申请",
@@ -129,10 +131,27 @@ def clock_out(app: Application, reading: ClockReading) -> ClockOut:
     )
 
 
+@dataclass
+class NewApplicationParts:
+    """The rows of an application created in this very session (held by the use case that wrote them), so
+    that its detail is answered without reading them back: a new application has no documents, correction
+    notices or evaluation yet."""
+
+    items: list[ApplicationItem]
+    materials: list[ApplicationMaterial]
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
 async def application_detail(
-    session: AsyncSession, app: Application, *, calendar: WorkingCalendar | None, today: dt.date, yellow_percent: int
+    session: AsyncSession, app: Application, *, calendar: WorkingCalendar | None, today: dt.date, yellow_percent: int,
+    new: NewApplicationParts | None = None,
 ) -> ApplicationOut:
     calendar = calendar or await load_calendar(session)
+    if new is not None:  # flushed already: the same rows, in the same order, as the queries below would return
+        items = sorted(new.items, key=lambda i: i.position)
+        materials = sorted(new.materials, key=lambda m: m.material_code)
+        timeline = sorted(new.timeline, key=lambda t: t.id or 0)
+        return _detail_out(app, items, materials, [], [], timeline, None, None, calendar, today, yellow_percent)
     items = list(
         (
             await session.execute(
@@ -170,6 +189,14 @@ async def application_detail(
         follow_up_id = (
             await session.execute(select(col(FollowUp.id)).where(col(FollowUp.application_id) == app.id))
         ).scalar_one_or_none()
+    return _detail_out(app, items, materials, documents, notices, timeline, evaluation, follow_up_id, calendar, today, yellow_percent)
+
+
+def _detail_out(
+    app: Application, items: list[ApplicationItem], materials: list[ApplicationMaterial], documents: list[Document],
+    notices: list[CorrectionNotice], timeline: list[TimelineEntry], evaluation: Evaluation | None, follow_up_id: str | None,
+    calendar: WorkingCalendar, today: dt.date, yellow_percent: int,
+) -> ApplicationOut:
     reading = reading_of(app, notices, calendar, today, yellow_percent)
     facts = facts_of(app)
     return ApplicationOut(
@@ -450,7 +477,7 @@ async def summary(
 
 
 def _start_of(day: dt.date) -> dt.datetime:
-    from services.approvals.timesource import day_bounds
+    from chassis.clock import day_bounds
 
     return day_bounds(day)[0]
 

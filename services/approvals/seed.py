@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from chassis.auth import Principal
+from chassis.clock import SHANGHAI, clock_of, local_date
 from chassis.service import ServiceContext
 from services.approvals import applications as uc
 from services.approvals.calendar import WorkingCalendar
@@ -39,7 +40,6 @@ from services.approvals.schemas import (
     MaterialProvided,
 )
 from services.approvals.settings import ApprovalsSettings
-from services.approvals.timesource import SHANGHAI, clock_of, local_date
 
 SEEDER = "seed"
 

@@ -21,5 +21,11 @@ class ApprovalsSettings(ServiceSettings):
         80, ge=1, le=100, description="已用工作日达到承诺时限的该百分比时黄色预警"
     )
     follow_up_working_days: int = Field(15, ge=1, le=60, description="差评整改回访时限（工作日），四川规定 15 个工作日")
+    reference_cache_ttl_s: float = Field(
+        5.0, ge=0, description=(
+            "事项清单、赋权清单、工作日历在进程内缓存的秒数（本实例的修改立即生效；"
+            "多副本时其他副本的修改最迟在此时间后生效；0 为不缓存）"
+        ),
+    )
     alert_scan_batch: int = Field(500, ge=1, le=10_000, description="预警任务每批处理的办件数")
     alert_scan_max: int = Field(50_000, ge=1, description="预警任务每次最多处理的办件数")

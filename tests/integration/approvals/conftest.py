@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from chassis.clock import FixedClock
 from services.approvals.catalog_data import SEED_ITEMS
 from services.approvals.definition import DEFINITION
 from services.approvals.seed import seed_reference_data
-from services.approvals.timesource import FixedClock
 
 CHIP = "91510100MA6DGXQ125"  # 成都芯谷集成电路设计有限公司 (cd-xingu)
 PACK = "91510100MA6C8U4P5L"  # 蓉芯封装测试有限公司 (cd-xingu)

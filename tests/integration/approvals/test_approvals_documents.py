@@ -17,10 +17,13 @@ EXE = b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + b"\x00" * 64
 
 
 def ofd() -> bytes:
+    """A minimal OFD (a ZIP package), the same bytes on every call: entries named by ``ZipInfo`` with a
+    fixed time, since ``writestr(name, …)`` stamps the current time and a retried upload that crossed a
+    two-second boundary was a different file (and rightly refused under the same Idempotency-Key)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("OFD.xml", "<ofd:OFD/>")
-        archive.writestr("Doc_0/Document.xml", "<ofd:Document/>")
+        for name, content in (("OFD.xml", "<ofd:OFD/>"), ("Doc_0/Document.xml", "<ofd:Document/>")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), content)
     return buffer.getvalue()
 
 

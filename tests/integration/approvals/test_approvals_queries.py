@@ -7,11 +7,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from chassis.clock import FixedClock
 from chassis.tables import outbox_event
 from services.approvals.definition import DEFINITION
 from services.approvals.models import Application, ApprovalItemVersion, Delegation, FollowUp
 from services.approvals.seed import seed
-from services.approvals.timesource import FixedClock
 from tests.integration.approvals.conftest import (
     BIO,
     CHIP,
