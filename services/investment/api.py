@@ -28,6 +28,7 @@ from services.investment.schemas import (
     CatalogEntryPatch,
     ChainIn,
     ChainOut,
+    DepartmentCode,
     FundsIn,
     FundsListOut,
     FundsOut,
@@ -296,11 +297,14 @@ async def list_issues(
     status: Annotated[IssueStatus | None, Blank, Query()] = None,
     overdue: Annotated[bool | None, Blank, Query()] = None,
     project_id: Annotated[Text36 | None, Blank, Query()] = None,
-    department: Annotated[Text100 | None, Blank, Query()] = None,
+    department: Annotated[Text100 | None, Blank, Query(description="责任部门名称")] = None,
+    department_code: Annotated[
+        DepartmentCode | None, Blank, Query(description="责任部门代码：部门工作人员以本部门代码查看交给本部门的事项")
+    ] = None,
 ) -> Page[IssueOut]:
     return await issues.list_issues(
         session, caller, page, zone_id=zone_id, status=status, overdue=overdue, project_id=project_id,
-        department=department,
+        department=department, department_code=department_code,
     )
 
 

@@ -136,12 +136,18 @@ class FundsRecorded(_Data):
     recorded_at: datetime = Field(description="录入时间")
 
 
+#: Added to the three issue events after v1 was published: optional, so earlier events (without it)
+#: still match the schema; ``null`` when the issue was raised without a code.
+DEPARTMENT_CODE_DESCRIPTION = "责任部门代码（功能区人事部门代码，即该部门工作人员令牌的 dept；未指定为空）"
+
+
 class IssueRaised(_Data):
     issue_id: str = Field(description="调度事项 ID")
     project_id: str = Field(description="项目 ID")
     zone_id: str = Field(description="所属功能区 ID")
     title: str = Field(description="问题概要")
-    department: str = Field(description="责任部门（吹哨对象）")
+    department: str = Field(description="责任部门（吹哨对象）名称")
+    department_code: str | None = Field(None, description=DEPARTMENT_CODE_DESCRIPTION)
     due_date: date = Field(description="办结期限")
     raised_by: str = Field(description="提出人")
     raised_at: datetime = Field(description="提出时间")
@@ -151,7 +157,8 @@ class IssueResolved(_Data):
     issue_id: str = Field(description="调度事项 ID")
     project_id: str = Field(description="项目 ID")
     zone_id: str = Field(description="所属功能区 ID")
-    department: str = Field(description="责任部门")
+    department: str = Field(description="责任部门名称")
+    department_code: str | None = Field(None, description=DEPARTMENT_CODE_DESCRIPTION)
     resolution: str = Field(description="解决情况")
     due_date: date = Field(description="办结期限")
     resolved_at: datetime = Field(description="解决时间")
@@ -162,7 +169,8 @@ class IssueEscalated(_Data):
     issue_id: str = Field(description="调度事项 ID")
     project_id: str = Field(description="项目 ID")
     zone_id: str = Field(description="所属功能区 ID")
-    department: str = Field(description="原责任部门")
+    department: str = Field(description="原责任部门名称")
+    department_code: str | None = Field(None, description=DEPARTMENT_CODE_DESCRIPTION)
     escalated_to: str = Field(description="升级至（如 分管领导、区级部门）")
     reason: str = Field(description="升级原因")
     escalation_level: int = Field(description="升级层级（第几次升级）", ge=1)

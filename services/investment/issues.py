@@ -2,8 +2,15 @@
 blocker on a project to a department with a due date; the department reports (acknowledges) and
 resolves it, or it is escalated. Leaders list what is overdue.
 
-Who may act: investment staff raise; investment staff or staff of the named department
-(token ``dept`` equal to the issue's department) acknowledge and resolve; those and leaders escalate.
+Who may act: investment staff raise; investment staff or staff of the responsible department
+acknowledge ("报到") and resolve; those and leaders escalate. The department is recognised by its
+code, ``department_code`` — the HR service's department code, which its staff's tokens carry as the
+``dept`` claim — and only in the issue's own zone (every zone has its own ``planning``). The
+``department`` text is the name shown (芯谷规划建设局); it never grants anything. An issue raised
+without a code is acted on by investment staff (and escalated by leaders) only.
+
+Every staff member of the zone reads the zone's issues; ``department_code`` filters the listing, so
+a department lists what is addressed to it with its own code.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ def issue_out(row: CoordinationIssue, project_name: str, on: date) -> IssueOut:
         title=row.title,
         description=row.description,
         department=row.department,
+        department_code=row.department_code,
         due_date=row.due_date,
         status=status,
         status_label=ISSUE_STATUS_LABELS[status],
@@ -89,7 +97,8 @@ async def raise_issue(session: AsyncSession, caller: Principal, project_id: str,
     now = utcnow()
     row = CoordinationIssue(
         id=new_id(), project_id=project.id, zone_id=project.zone_id, title=body.title, description=body.description,
-        department=body.department, due_date=body.due_date, status=IssueStatus.OPEN.value, raised_by=caller.subject,
+        department=body.department, department_code=body.department_code, due_date=body.due_date,
+        status=IssueStatus.OPEN.value, raised_by=caller.subject,
         raised_at=now, updated_at=now,
     )
     session.add(row)
@@ -103,7 +112,8 @@ async def raise_issue(session: AsyncSession, caller: Principal, project_id: str,
         session, ev.ISSUE_RAISED,
         {
             "issue_id": row.id, "project_id": project.id, "zone_id": row.zone_id, "title": row.title,
-            "department": row.department, "due_date": row.due_date, "raised_by": caller.subject, "raised_at": now,
+            "department": row.department, "department_code": row.department_code, "due_date": row.due_date,
+            "raised_by": caller.subject, "raised_at": now,
         },
         subject=row.id, zone_id=row.zone_id, key=project.id,
     )
@@ -120,15 +130,38 @@ async def _load(session: AsyncSession, caller: Principal, issue_id: str) -> tupl
     return row, project
 
 
+def is_responsible_department(caller: Principal, row: CoordinationIssue) -> bool:
+    """The caller works in the department the issue is addressed to: same zone, ``dept`` claim equal to
+    the issue's department code. Department codes repeat across zones, so the zone must match too."""
+    return (
+        row.department_code is not None
+        and caller.zone_id == row.zone_id
+        and caller.department == row.department_code
+    )
+
+
 def _may_act(caller: Principal, row: CoordinationIssue, action: IssueAction) -> None:
-    allowed = caller.has_any_role(ROLE_INVESTMENT) or (caller.department is not None and caller.department == row.department)
+    allowed = caller.has_any_role(ROLE_INVESTMENT) or is_responsible_department(caller, row)
     if action == IssueAction.ESCALATE:
         allowed = allowed or caller.has_any_role(ROLE_LEADER)
-    if not allowed:
+    if allowed:
+        return
+    label = ACTION_LABELS[action]
+    who_zh = "招商人员或领导" if action == IssueAction.ESCALATE else "招商人员"
+    who_en = "investment staff or leaders" if action == IssueAction.ESCALATE else "investment staff"
+    if row.department_code is None:
         raise Forbidden(
-            f"只有招商人员或责任部门（{row.department}）可{ACTION_LABELS[action]}此事项",
-            f"Only investment staff or the responsible department may {action.value} this issue",
+            f"此事项未指定责任部门代码，只有{who_zh}可{label}",
+            f"The issue names no department code: only {who_en} may {action.value} it",
         )
+    yours_zh = f"（您的部门代码为 {caller.department}）" if caller.department else "（您的账户未归属部门）"
+    yours_en = f" (yours is {caller.department!r})" if caller.department else " (your account has no department)"
+    raise Forbidden(
+        f"只有{who_zh}或责任部门「{row.department}」（部门代码 {row.department_code}）的工作人员可{label}此事项{yours_zh}",
+        f"Only {who_en} or staff of the responsible department {row.department_code!r} may {action.value} "
+        f"this issue{yours_en}",
+        department_code=row.department_code,
+    )
 
 
 def _illegal(exc: IllegalIssueAction) -> Conflict:
@@ -198,7 +231,8 @@ async def act_on_issue(
             session, ev.ISSUE_RESOLVED,
             {
                 "issue_id": row.id, "project_id": row.project_id, "zone_id": row.zone_id,
-                "department": row.department, "resolution": row.resolution, "due_date": row.due_date,
+                "department": row.department, "department_code": row.department_code,
+                "resolution": row.resolution, "due_date": row.due_date,
                 "resolved_at": now, "on_time": not was_overdue,
             },
             **key,
@@ -208,7 +242,8 @@ async def act_on_issue(
             session, ev.ISSUE_ESCALATED,
             {
                 "issue_id": row.id, "project_id": row.project_id, "zone_id": row.zone_id,
-                "department": row.department, "escalated_to": row.escalated_to, "reason": row.escalation_reason,
+                "department": row.department, "department_code": row.department_code,
+                "escalated_to": row.escalated_to, "reason": row.escalation_reason,
                 "escalation_level": row.escalation_level, "due_date": row.due_date, "overdue": was_overdue,
                 "escalated_at": now,
             },
@@ -232,6 +267,7 @@ async def list_issues(
     overdue: bool | None,
     project_id: str | None,
     department: str | None,
+    department_code: str | None,
 ) -> Page[IssueOut]:
     zone = scoped_zone(caller, zone_id)
     today_ = today()
@@ -251,6 +287,8 @@ async def list_issues(
         query = query.where(col(CoordinationIssue.project_id) == project_id)
     if department:
         query = query.where(col(CoordinationIssue.department) == department)
+    if department_code:
+        query = query.where(col(CoordinationIssue.department_code) == department_code)
     query = query.order_by(col(CoordinationIssue.due_date), col(CoordinationIssue.raised_at))
     ids = query.with_only_columns(col(CoordinationIssue.id)).order_by(None).subquery()
     total = int((await session.execute(select(func.count()).select_from(ids))).scalar_one())

@@ -215,14 +215,19 @@ class CoordinationIssue(InvestmentTable, table=True):
     """A blocker raised to a department (开发区吹哨、部门报到, seed 003)."""
 
     __tablename__ = "coordination_issue"
-    __table_args__ = (Index("ix_coordination_issue_zone_status_due", "zone_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_coordination_issue_zone_status_due", "zone_id", "status", "due_date"),
+        Index("ix_coordination_issue_zone_department", "zone_id", "department_code"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     project_id: str = Field(foreign_key="project.id", index=True, max_length=36)
     zone_id: str = Field(max_length=64)
     title: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    department: str = Field(max_length=100)
+    department: str = Field(max_length=100)  # the name shown (芯谷规划建设局)
+    # The department's code in the zone (HR's code, the ``dept`` claim of its staff): who may act.
+    department_code: str | None = Field(default=None, max_length=32)
     due_date: date
     status: str = Field(max_length=16)
     escalation_level: int = 0

@@ -49,6 +49,12 @@ ZoneId = Annotated[
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 ]
+#: A department of the zone, by the HR service's department code — the code its staff's tokens carry
+#: as the ``dept`` claim (e.g. ``planning``). The pattern is HR's ``CODE_PATTERN``
+#: (services/hr/schemas.py), copied rather than imported because a service never imports another:
+#: every code HR accepts can be named here, and nothing else.
+DEPARTMENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+DepartmentCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=DEPARTMENT_CODE_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul]
@@ -385,7 +391,12 @@ class FundsListOut(BaseModel):
 class IssueIn(_In):
     title: Name = Field(description="问题概要")
     description: LongText | None = Field(None, description="问题详情")
-    department: ShortText = Field(description="责任部门（吹哨对象），如 规划建设局")
+    department: ShortText = Field(description="责任部门（吹哨对象）名称，用于显示，如 芯谷规划建设局")
+    department_code: DepartmentCode | None = Field(
+        None,
+        description="责任部门代码（人事服务中的本功能区部门代码，如 planning）：该部门工作人员（令牌 dept 相同）可报到、解决、升级；"
+        "不填则只有招商人员可办理",
+    )
     due_date: date = Field(description="办结期限（不早于今天）")
 
 
@@ -410,7 +421,8 @@ class IssueOut(BaseModel):
     zone_id: str
     title: str
     description: str | None
-    department: str
+    department: str = Field(description="责任部门名称")
+    department_code: str | None = Field(description="责任部门代码（令牌 dept 与之相同的工作人员可办理）；未指定为空")
     due_date: date
     status: IssueStatus
     status_label: str

@@ -377,10 +377,13 @@ async def seed(session: AsyncSession, ctx: Any) -> None:
             )
 
     # Two coordination issues: one acknowledged and in time, one left open past its due date.
+    # 芯谷's is addressed to its planning department by HR's code (the demo account xingu.planning
+    # acts on it); 生物城生态环境和城市管理局 is not one of the zone's HR departments, so that issue
+    # carries no code and biotown's investment staff acknowledge it themselves.
     packaging, biomed = created[1], created[8]
     late = await issues.raise_issue(
         session, STAFF[XINGU], packaging,
-        IssueIn(title="施工临时用电接入滞后", department="芯谷规划建设局",
+        IssueIn(title="施工临时用电接入滞后", department="芯谷规划建设局", department_code="planning",
                 description="厂房主体施工需 10kV 临时用电，供电方案尚未批复，影响设备进场节点",
                 due_date=today()),
     )

@@ -35,6 +35,14 @@ async def test_the_demo_seed_fills_both_zones_once(service_factory, issuer):
     assert own["items"][0]["admission_passed"] is True
     overdue = (await c.get("/issues?overdue=true", headers=leader)).json()
     assert overdue["total"] == 1 and overdue["items"][0]["zone_id"] == "cd-xingu"
+    # Addressed to 芯谷's planning department by HR's code: the gateway's demo account xingu.planning
+    # (dept planning, no role) reports for it.
+    late = overdue["items"][0]
+    assert (late["department"], late["department_code"]) == ("芯谷规划建设局", "planning")
+    planning = issuer.staff("cd-xingu", roles=(), department="planning", subject="xingu.planning")
+    assert [i["id"] for i in (await c.get("/issues?department_code=planning", headers=planning)).json()["items"]] == [late["id"]]
+    ack = await c.post(f"/issues/{late['id']}/acknowledge", headers=planning)
+    assert ack.status_code == 200 and ack.json()["acknowledged_by"] == "xingu.planning", ack.text
     catalog = (await c.get("/catalog?zone_id=tf-biotown", headers=leader)).json()
     assert catalog["total"] == 4
 

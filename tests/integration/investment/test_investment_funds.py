@@ -4,16 +4,16 @@ signed project; anything else is refused with the field named and nothing writte
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from sqlalchemy import select
 
 from chassis.tables import outbox_event
+from services.investment.access import today as shanghai_today
 from services.investment.models import FundsRecord
 
 
 def next_month() -> str:
-    today = date.today()
+    today = shanghai_today()
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
     return f"{year:04d}-{month:02d}"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+
+from services.investment.access import today as shanghai_today
 
 
 def ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (shanghai_today() - timedelta(days=days)).isoformat()
 
 
 async def build(inv):  # type: ignore[no-untyped-def]

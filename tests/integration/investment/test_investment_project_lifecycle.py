@@ -3,11 +3,12 @@ before operation; every illegal move is a 409 naming the current stage and the a
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.investment.access import today as shanghai_today
 from services.investment.models import Project, StageChange
 from tests.support.validators import VALID_USCC
 
@@ -97,7 +98,7 @@ async def test_signing_requires_the_investor_s_agreed_investment_and_funding_sou
         headers=inv.staff(),
     )
     assert patch.status_code == 200, patch.text
-    signed = await inv.step(project["id"], "signed", effective_on=date.today().isoformat())
+    signed = await inv.step(project["id"], "signed", effective_on=shanghai_today().isoformat())
     assert signed.status_code == 200, signed.text
     assert signed.json()["project"]["signed_on"] is not None
     assert signed.json()["project"]["agreed_investment_wan"] == 52000.5
@@ -145,7 +146,7 @@ async def test_data_a_later_stage_depends_on_cannot_be_cleared_and_data_for_anot
 
 
 async def test_stage_dates_are_recorded_so_time_per_stage_can_be_measured(inv):
-    today = date.today()
+    today = shanghai_today()
     start = today - timedelta(days=40)
     project = await inv.project(lead_on=start.isoformat())
     first = await inv.step(project["id"], "contacting", effective_on=(start + timedelta(days=10)).isoformat())
@@ -168,7 +169,7 @@ async def test_stage_dates_are_recorded_so_time_per_stage_can_be_measured(inv):
 
 
 async def test_a_stage_date_before_the_current_stage_began_or_in_the_future_is_refused(inv):
-    today = date.today()
+    today = shanghai_today()
     project = await inv.project(lead_on=(today - timedelta(days=5)).isoformat())
     early = await inv.step(project["id"], "contacting", effective_on=(today - timedelta(days=6)).isoformat())
     assert early.status_code == 422

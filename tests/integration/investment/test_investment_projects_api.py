@@ -3,9 +3,10 @@ field with nothing written, the chain role read from the zone's chain panorama, 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from chassis.tables import audit_log, outbox_event
+from services.investment.access import today as shanghai_today
 from services.investment.models import Project, StageChange
 from tests.support.validators import OTHER_USCC, VALID_USCC
 
@@ -49,7 +50,7 @@ INVALID = [
     ({"name": "项目", "investor": "某投资方", "stage": "signed"}, "stage"),
     ({"name": "项目", "investor": "某投资方", "node_id": "no-such-node"}, "node_id"),
     ({"name": "项目", "investor": "某投资方", "chain_code": "nosuch"}, "chain_code"),
-    ({"name": "项目", "investor": "某投资方", "lead_on": (date.today() + timedelta(days=2)).isoformat()}, "lead_on"),
+    ({"name": "项目", "investor": "某投资方", "lead_on": (shanghai_today() + timedelta(days=2)).isoformat()}, "lead_on"),
 ]
 
 
@@ -182,7 +183,7 @@ async def test_projects_are_filtered_and_paginated(inv):
     assert await names("leader=王建国") == ["设计项目"]
     assert await names(f"uscc={VALID_USCC}") == ["晶圆项目"]
     assert await names(f"uscc={OTHER_USCC}") == []
-    today = date.today().isoformat()
+    today = shanghai_today().isoformat()
     assert len(await names(f"date_from={today}&date_to={today}")) == 5
     assert await names(f"date_field=signed&date_from={today}&date_to={today}") == ["晶圆项目", "设计项目"]
     assert await names("date_from=2001-01-01&date_to=2001-12-31") == []
@@ -214,7 +215,7 @@ async def test_no_filter_value_on_any_list_is_a_server_error(inv):
     lists = {
         "/projects": ["zone_id", "stage", "chain_code", "chain_role", "key_project", "leader", "uscc", "date_from",
                       "date_to", "date_field", "q", "page", "size"],
-        "/issues": ["zone_id", "status", "overdue", "project_id", "department"],
+        "/issues": ["zone_id", "status", "overdue", "project_id", "department", "department_code"],
         "/targets": ["zone_id", "chain_code", "node_id", "kind"],
         "/catalog": ["zone_id", "chain_code", "sector_code"],
         "/chains": ["zone_id"],
