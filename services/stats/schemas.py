@@ -17,7 +17,8 @@ from chassis.validators import USCC
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 ZoneId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 PeriodText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
-MonthText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# Years as periods.Period accepts them (2000–2100): a month stored outside that range could not be read back.
+MonthText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
 Value = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=18, decimal_places=4)]
 PeriodTypeName = Literal["month", "quarter", "year"]
 AggregationName = Literal["sum", "average", "latest"]

@@ -194,7 +194,17 @@ async def list_indicators(
     ]
 
 
+def ensure_city_level(principal: Principal) -> None:
+    """The indicator system and its audit rules are city-wide: a zone's stats-admin may not change them
+    (that would change every other zone's reporting). Only city-level administrators do."""
+    if principal.zone_id is not None and not principal.is_admin:
+        raise Forbidden(
+            "指标体系和审核规则由市级统计管理员统一维护", "The indicator system and its rules are city-wide: only city-level administrators change them"
+        )
+
+
 async def create_indicator(session: AsyncSession, principal: Principal, body: IndicatorIn) -> IndicatorOut:
+    ensure_city_level(principal)
     if await session.get(Indicator, body.code) is not None:
         raise Conflict(
             f"指标代码 {body.code} 已存在", f"Indicator {body.code} exists", errors=[FieldError("code", "指标代码已存在", "code taken", code="duplicate")]
@@ -253,6 +263,7 @@ async def list_rules(
 
 
 async def create_rule(session: AsyncSession, principal: Principal, body: RuleIn) -> RuleOut:
+    ensure_city_level(principal)
     indicator = await require_indicator(session, body.indicator_code)
     other = None
     if body.other_indicator:
@@ -286,6 +297,7 @@ async def create_rule(session: AsyncSession, principal: Principal, body: RuleIn)
 
 
 async def set_rule_active(session: AsyncSession, principal: Principal, rule_id: int, active: bool) -> RuleOut:
+    ensure_city_level(principal)
     row = await session.get(ValidationRule, rule_id)
     if row is None:
         raise NotFound("审核规则不存在", "Rule not found")

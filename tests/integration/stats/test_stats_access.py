@@ -69,7 +69,9 @@ async def test_only_stats_admin_manages_the_indicator_system_targets_closing_and
         assert (await stats.client.post("/targets", json=target, headers=headers)).status_code == 403
         assert (await stats.client.post("/periods/2026-10/close", headers=headers)).status_code == 403
         assert (await stats.client.post("/assessments/2026", headers=headers)).status_code == 403
-    assert (await stats.client.post("/rules", json=rule, headers=people.stats_admin())).status_code == 201
+    # The indicator system and its rules are city-wide: a zone's stats-admin may not change them.
+    assert (await stats.client.post("/rules", json=rule, headers=people.stats_admin(XINGU))).status_code == 403
+    assert (await stats.client.post("/rules", json=rule, headers=people.stats_admin(None))).status_code == 201
     assert (await stats.client.post("/targets", json=target, headers=people.stats_admin())).status_code == 201
     # A zone's stats-admin sets targets and closes periods only in its zone, and cannot run the city's assessment.
     foreign = await stats.client.post("/targets", json={**target, "zone_id": BIOTOWN}, headers=people.stats_admin(XINGU))

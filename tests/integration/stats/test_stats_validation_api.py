@@ -29,7 +29,7 @@ async def test_stats_admin_defines_a_rule_of_every_kind(stats, people):
     ]
     created = []
     for rule in rules:
-        r = await stats.client.post("/rules", json=rule, headers=people.stats_admin())
+        r = await stats.client.post("/rules", json=rule, headers=people.stats_admin(None))
         assert r.status_code == 201, r.text
         created.append(r.json())
     assert [c["kind_label"] for c in created] == ["必填", "取值范围", "指标间比较", "累计值不得小于上期累计", "同比变动超阈值须说明"]
@@ -47,7 +47,7 @@ async def test_stats_admin_defines_a_rule_of_every_kind(stats, people):
     assert by_field["values.main_business_revenue"]["code"] == "rule.comparison"
 
     # Deactivating a rule lifts it.
-    off = await stats.client.patch(f"/rules/{created[0]['id']}", json={"active": False}, headers=people.stats_admin())
+    off = await stats.client.patch(f"/rules/{created[0]['id']}", json={"active": False}, headers=people.stats_admin(None))
     assert off.json()["active"] is False
     r = await stats.client.post("/reports", json=monthly(main_business_revenue=1000, total_tax=500), headers=people.enterprise())
     assert r.status_code == 201, r.text
@@ -68,7 +68,7 @@ BAD_RULES = [
 
 async def test_a_rule_that_does_not_fit_its_kind_is_refused_naming_the_field(stats, people):
     for rule, field in BAD_RULES:
-        r = await stats.client.post("/rules", json=rule, headers=people.stats_admin())
+        r = await stats.client.post("/rules", json=rule, headers=people.stats_admin(None))
         assert r.status_code == 422, (rule, r.text)
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"][0]["field"] == field, rule
@@ -190,12 +190,12 @@ async def test_indicators_are_listed_and_managed_by_the_stats_admin(stats, peopl
         "source": "direct_report",
         "dimension": "industry_development",
     }
-    r = await stats.client.post("/indicators", json=new, headers=people.stats_admin())
+    r = await stats.client.post("/indicators", json=new, headers=people.stats_admin(None))
     assert r.status_code == 201, r.text
     assert (r.json()["period_type_label"], r.json()["aggregation_label"], r.json()["dimension_label"]) == ("季度", "累加", "产业发展")
-    assert (await stats.client.post("/indicators", json=new, headers=people.stats_admin())).status_code == 409
+    assert (await stats.client.post("/indicators", json=new, headers=people.stats_admin(None))).status_code == 409
     bad = await stats.client.post(
-        "/indicators", json={**new, "code": "ytd_thing", "cumulative": True}, headers=people.stats_admin()
+        "/indicators", json={**new, "code": "ytd_thing", "cumulative": True}, headers=people.stats_admin(None)
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "aggregation"
     quarterly = await stats.client.post(
