@@ -7,10 +7,22 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.infra import DatabaseInfra, KafkaInfra
 from tests.support.services import RunningService, start_service
 from tests.support.tokens import TokenIssuer
+
+# Every tier: no unmasked national ID number in any response, event or log line the platform emits.
+pytest_plugins = ["tests.support.pii_plugin"]
+
+# Property tests judge answers, not speed: on a shared 2-core machine Hypothesis's timing checks
+# (slow generation, per-example deadline) fail runs whose every example was right.
+hypothesis_settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="session")

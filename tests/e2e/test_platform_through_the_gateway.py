@@ -12,9 +12,6 @@ A service whose package does not exist in this checkout makes the tests that nee
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -26,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from aiohttp import web
 
 from chassis.broker import free_port
 from chassis.launcher import APPS, Platform, available_apps
+from tests.support.webhooks import Receiver, signature_is_valid
 
 PASSWORD = "Demo@2025"
 ENTERPRISE_A = ("xingu.jicheng", "91510100MA6DGXQ125", "成都芯谷集成电路设计有限公司")
@@ -107,42 +104,6 @@ async def eventually(check: Any, timeout_s: float = 30.0, interval_s: float = 0.
             return last
         await asyncio.sleep(interval_s)
     raise AssertionError(f"not true within {timeout_s}s: {message} (last: {last})")
-
-
-class Receiver:
-    """A government system's webhook endpoint on loopback, recording what it receives."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/events"
-
-    async def start(self) -> Receiver:
-        async def handle(request: web.Request) -> web.Response:
-            self.received.append((dict(request.headers), await request.read()))
-            return web.Response(status=200)
-
-        app = web.Application()
-        app.router.add_post("/events", handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
-def signed_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    message = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-    return any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split())
 
 
 async def subscriber(client: httpx.AsyncClient, admin: dict[str, str], callback_url: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -227,11 +188,11 @@ async def test_an_application_filed_through_the_gateway_is_seen_counted_and_shar
         )
 
         async def delivered() -> list[dict[str, Any]]:
-            return [json.loads(b) for _, b in receiver.received if json.loads(b)["subject"] == app_id]
+            return [d["json"] for d in receiver.deliveries if d["json"]["subject"] == app_id]
 
         [event] = await eventually(delivered, timeout_s=60, message="the subscriber never received the event")
-        headers, body = next((h, b) for h, b in receiver.received if json.loads(b)["subject"] == app_id)
-        assert signed_by(subscription["secret"], headers, body)
+        seen = next(d for d in receiver.deliveries if d["json"]["subject"] == app_id)
+        assert signature_is_valid(subscription["secret"], seen["headers"], seen["body"])
         assert event["type"] == COMPLETED and event["data"]["certificate_no"] == "CDXG-SG-2026-0042"
         assert event["data"]["uscc"] == ENTERPRISE_A[1] and event["zoneid"] == "cd-xingu"
 
@@ -247,8 +208,8 @@ async def test_an_application_filed_through_the_gateway_is_seen_counted_and_shar
         r = await gateway.post(f"/api/subscriptions/{down_subscription['id']}/deliveries/{letter['id']}/redeliver",
                                headers=down_auth)
         assert r.status_code == 200
-        await eventually(lambda: _has(down.received, event["id"]), timeout_s=30, message="redelivery never arrived")
-        redelivered_headers = next(h for h, b in down.received if json.loads(b)["id"] == event["id"])
+        await eventually(lambda: _has(down.deliveries, event["id"]), timeout_s=30, message="redelivery never arrived")
+        redelivered_headers = next(d["headers"] for d in down.deliveries if d["json"]["id"] == event["id"])
         assert redelivered_headers["webhook-id"] == letter["id"]
         assert auth  # the first subscriber's token stays valid throughout
     finally:
@@ -265,8 +226,8 @@ async def _at_least(value: Any, wanted: float) -> bool:
     return float(await value) >= wanted
 
 
-async def _has(received: list[tuple[dict[str, str], bytes]], event_id: str) -> bool:
-    return any(json.loads(b)["id"] == event_id for _, b in received)
+async def _has(deliveries: list[dict[str, Any]], event_id: str) -> bool:
+    return any(d["json"]["id"] == event_id for d in deliveries)
 
 
 @needs("approvals", "investment", "stats", "hr")

@@ -7,6 +7,7 @@ gateway is needed to make tokens.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +23,6 @@ FAULT_APPS = ["investment", "approvals", "hr", "stats"]
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, issuer: TokenIssuer, databases: DatabaseInfra) -> Iterator[Platform]:
-    import asyncio
-
     from services.approvals.definition import DEFINITION as APPROVALS
     from services.hr.definition import DEFINITION as HR
     from services.investment.definition import DEFINITION as INVESTMENT
@@ -52,3 +51,4 @@ def platform(tmp_path_factory: pytest.TempPathFactory, issuer: TokenIssuer, data
         yield platform
     finally:
         platform.stop()
+
