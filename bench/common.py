@@ -47,6 +47,18 @@ async def drop_postgres_database(url: str) -> None:
         await conn.close()
 
 
+def tear_down(platform: Any, profile: list[str], workdir: Path, databases: dict[str, str | None]) -> None:
+    """Stop a benchmark's platform, say where its profiles are, drop its PostgreSQL databases."""
+    import asyncio
+
+    platform.stop()
+    for name in profile:
+        print(f"profile of {name}: {workdir / f'{name}.prof'}", flush=True)
+    for url in databases.values():
+        if url:
+            asyncio.run(drop_postgres_database(url))
+
+
 @dataclass
 class Report:
     title: str

@@ -2,7 +2,8 @@
 requests and seconds, loopback only. Reports throughput and latency percentiles.
 
 Run it in its own process (``python -m bench.loadgen URL ...``) so it does not share an event loop
-with what it measures.
+with what it measures. ``{n}`` in a header value or in ``--json-body`` is replaced by a request
+counter, so that every request can be distinct (e.g. ``-H "Idempotency-Key: run1-{n}"``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ async def run_load(
     statuses: dict[str, int] = {}
     errors = 0
     counter = 0
+    # Header values with ``{n}`` get the request counter (distinct Idempotency-Keys, for instance).
+    templated = {k: v for k, v in (headers or {}).items() if "{n}" in v}
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, keepalive_timeout=30)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         start = time.perf_counter()
@@ -75,9 +78,13 @@ async def run_load(
                     return
                 counter += 1
                 payload = body(counter) if body else None
+                request_headers = headers
+                if templated:
+                    n = str(counter)
+                    request_headers = {**(headers or {}), **{k: v.replace("{n}", n) for k, v in templated.items()}}
                 t0 = time.perf_counter()
                 try:
-                    async with session.request(method, url, json=payload, headers=headers) as resp:
+                    async with session.request(method, url, json=payload, headers=request_headers) as resp:
                         await resp.read()
                         status = resp.status
                 except (aiohttp.ClientError, TimeoutError):
