@@ -72,6 +72,8 @@ async def test_the_summary_counts_by_status_alerts_backlog_and_on_time_completio
     approvals.on(D(2026, 11, 11))
     await approvals.done(late["id"], "approve")
     await approvals.done(late["id"], "complete", {"certificate_no": "A-2"})
+    await approvals.done(on_time["id"], "evaluate", {"score": 4}, headers=approvals.enterprise(CHIP))
+    await approvals.done(late["id"], "evaluate", {"score": 2}, headers=approvals.enterprise(PACK))  # opens a follow-up
     approvals.on(D(2026, 11, 20))  # the EIA application (due 23 Nov) is yellow
     r = await approvals.client.get("/summary", headers=approvals.staff("cd-xingu", roles=("leader",)))
     assert r.status_code == 200, r.text
@@ -83,9 +85,13 @@ async def test_the_summary_counts_by_status_alerts_backlog_and_on_time_completio
     assert s["backlog"] == 1 and s["completed"] == 2 and s["completed_on_time"] == 1
     assert s["on_time_rate"] == 0.5
     assert s["average_working_days"] == 6.0  # 5 and 7 working days
+    assert s["evaluations"] == 2 and s["average_score"] == 3.0 and s["satisfaction_rate"] == 0.5
+    assert s["open_follow_ups"] == 1 and s["commitment_applications"] == 0
     assert running["id"]
     empty = (await approvals.client.get("/summary", params={"date_from": "2026-12-01"}, headers=approvals.window)).json()
     assert empty["backlog"] == 0 and empty["on_time_rate"] is None and empty["average_working_days"] is None
+    assert empty["evaluations"] == 0 and empty["average_score"] is None and empty["satisfaction_rate"] is None
+    assert empty["alerts"] == {"yellow": 0, "red": 0} and sum(empty["by_status"].values()) == 0
     city = (await approvals.client.get("/summary", params={"zone_id": "tf-biotown"}, headers=approvals.staff(None, roles=("leader",)))).json()
     assert city["zone_id"] == "tf-biotown" and city["backlog"] == 0
     assert (await approvals.client.get("/summary", headers=approvals.enterprise(CHIP))).status_code == 403
