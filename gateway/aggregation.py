@@ -147,13 +147,20 @@ async def zone_figures(
 async def ranking(
     backends: dict[str, Backend], year: int, headers: dict[str, str], timeout_s: float
 ) -> Part:
-    """The latest published assessment: this year's, or last year's while this one is not out yet."""
-    part = await fetch(backends["stats"], f"/assessments/{year}", {}, headers, timeout_s)
-    if part.failure == "missing":
-        previous = await fetch(backends["stats"], f"/assessments/{year - 1}", {}, headers, timeout_s)
-        if previous.ok:
-            return previous
-    return part
+    """The latest published assessment: this year's, or last year's while this one is not out yet.
+
+    Both years are asked at once (asking for last year only after this year's 404 put a second round
+    trip on every city dashboard). None published yet is no ranking, not a failed part.
+    """
+    this_year, last_year = await asyncio.gather(
+        fetch(backends["stats"], f"/assessments/{year}", {}, headers, timeout_s),
+        fetch(backends["stats"], f"/assessments/{year - 1}", {}, headers, timeout_s),
+    )
+    if this_year.failure == "missing":
+        if last_year.failure == "missing":
+            return Part(this_year.service, data=None, status=404)
+        return last_year
+    return this_year
 
 
 async def dashboard(

@@ -234,6 +234,13 @@ def http_server() -> Any:
 class ContractControls:
     delay_s: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    #: Hold every call until this many are in flight at once (or ``hold_timeout_s`` passes): a caller
+    #: that makes its calls one after another never gets there, whatever the machine's speed.
+    hold_until_in_flight: int = 0
+    hold_timeout_s: float = 10.0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    _all_in: asyncio.Event | None = None
 
 
 def contract_app(jwks: dict[str, Any], controls: ContractControls) -> FastAPI:
@@ -247,6 +254,19 @@ def contract_app(jwks: dict[str, Any], controls: ContractControls) -> FastAPI:
         controls.calls.append({"path": request.url.path, "query": dict(request.query_params), "sub": principal.subject})
         if controls.delay_s:
             await asyncio.sleep(controls.delay_s)
+        if controls.hold_until_in_flight:
+            controls.in_flight += 1
+            controls.max_in_flight = max(controls.max_in_flight, controls.in_flight)
+            if controls._all_in is None:
+                controls._all_in = asyncio.Event()
+            if controls.in_flight >= controls.hold_until_in_flight:
+                controls._all_in.set()
+            try:
+                await asyncio.wait_for(controls._all_in.wait(), controls.hold_timeout_s)
+            except TimeoutError:
+                pass
+            finally:
+                controls.in_flight -= 1
         return {"sub": principal.subject, "kind": principal.kind, "zone": principal.zone_id, "uscc": principal.uscc,
                 "roles": principal.roles}
 
@@ -315,7 +335,7 @@ def contract_app(jwks: dict[str, Any], controls: ContractControls) -> FastAPI:
     @app.get("/assessments/{year}")
     async def assessments(year: int, request: Request) -> Any:
         await caller(request)
-        if year >= 2026:
+        if year >= 2026:  # 2025 is the latest published
             return JSONResponse({"detail": "not published"}, status_code=404)
         return {"year": year, "zones": [{"zone_id": "cd-xingu", "rank": 1, "score": 91.5}]}
 
