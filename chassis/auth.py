@@ -23,8 +23,9 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from jwt.algorithms import RSAAlgorithm
+from pydantic import AfterValidator
 
 from chassis.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
@@ -314,6 +315,43 @@ def scoped_zone(principal: Principal, requested: str | None) -> str | None:
     if requested is not None and requested != principal.zone_id:
         raise Forbidden("只能查看或办理本功能区的事务", "Staff may act only in their own zone")
     return principal.zone_id
+
+
+#: Zones one batch read may name: the city dashboard asks each service for all its zones in calls of this many.
+ZONES_PER_REQUEST = 50
+ZONE_ID_MAX_LENGTH = 64
+
+
+def distinct_zone_ids(values: list[str]) -> list[str]:
+    """The zones a batch read names, each once in first-seen order; an empty or over-long one is refused.
+
+    Checked on the list as a whole, so that every refusal is a 422 naming the field ``zone_id`` itself
+    (not ``zone_id.3``).
+    """
+    for value in values:
+        if not value:
+            raise ValueError("功能区编号不能为空 / a zone_id is empty")
+        if len(value) > ZONE_ID_MAX_LENGTH:
+            raise ValueError(
+                f"功能区编号不能超过 {ZONE_ID_MAX_LENGTH} 个字符 / a zone_id is longer than {ZONE_ID_MAX_LENGTH} characters"
+            )
+    return list(dict.fromkeys(values))
+
+
+#: ``?zone_id=a&zone_id=b``: the zones of a batch read (1–50; a repeated one is answered once, in first-seen order).
+ZoneIds = Annotated[
+    list[str],
+    AfterValidator(distinct_zone_ids),
+    Query(
+        min_length=1,
+        max_length=ZONES_PER_REQUEST,
+        description=(
+            f"功能区编号，可重复（?zone_id=a&zone_id=b），1–{ZONES_PER_REQUEST} 个，每个不超过 {ZONE_ID_MAX_LENGTH} 个字符；"
+            "重复的只取一次，按首次出现的顺序作答"
+        ),
+        json_schema_extra={"items": {"type": "string", "minLength": 1, "maxLength": ZONE_ID_MAX_LENGTH}},
+    ),
+]
 
 
 def ensure_zone(principal: Principal, zone_id: str | None, *, not_found: bool = True) -> None:

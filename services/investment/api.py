@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator, StringConstraints
 
+from chassis.auth import ZoneIds
 from chassis.errors import FieldError, Unprocessable
 from chassis.idempotency import Idempotency
 from chassis.pagination import Page, Pagination
@@ -40,6 +41,7 @@ from services.investment.schemas import (
     NodeIn,
     NodeOut,
     NodeStatusIn,
+    PipelineSummaryByZoneOut,
     PipelineSummaryOut,
     ProjectIn,
     ProjectOut,
@@ -75,6 +77,8 @@ Text100 = Annotated[str, StringConstraints(max_length=100)]
 
 ZoneQuery = Annotated[Text64 | None, Blank, Query(description="功能区 ID（功能区工作人员只能是本区；市级人员可不填）")]
 CodeQuery = Annotated[Text64 | None, Blank, Query()]
+
+
 
 async def refuse_nul_characters(request: Request) -> None:
     """PostgreSQL cannot store or compare text with NUL characters: refuse them as bad input."""
@@ -345,6 +349,15 @@ async def escalate_issue(issue_id: str, body: IssueEscalateIn, session: Session,
 
 
 # --- pipeline -------------------------------------------------------------------------------------
+
+
+# Declared before /pipeline/summary so that nothing under /pipeline can ever shadow it.
+@router.get(
+    "/pipeline/summary/zones", tags=[TAG_PIPELINE], summary="多个功能区的项目储备与转化汇总（市级工作台一次取全）",
+    response_model=PipelineSummaryByZoneOut,
+)
+async def pipeline_summary_by_zone(session: Session, caller: Staff, zone_id: ZoneIds) -> PipelineSummaryByZoneOut:
+    return await pipeline.pipeline_summary_by_zone(session, caller, zone_id)
 
 
 @router.get(

@@ -3,6 +3,7 @@ long each stage takes — for one zone, or across zones for city-level users."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +25,14 @@ from services.investment.schemas import (
     ConversionOut,
     GroupOut,
     PipelineStageOut,
+    PipelineSummaryByZoneOut,
     PipelineSummaryOut,
 )
+
+
+async def chain_names(session: AsyncSession) -> dict[str, str]:
+    """Every chain's name by its code: the labels of a summary's by-chain groups."""
+    return dict((await session.execute(select(col(Chain.code), col(Chain.name)))).tuples().all())
 
 
 async def pipeline_summary(
@@ -36,7 +43,12 @@ async def pipeline_summary(
     chain_code: str | None = None,
     chain_role: ChainRole | None = None,
     key_project: bool | None = None,
+    names: dict[str, str] | None = None,
 ) -> PipelineSummaryOut:
+    """One zone's pipeline summary (all zones for city-level users naming none), optionally filtered.
+
+    ``names`` are the chains' names (:func:`chain_names`) when the caller has read them already.
+    """
     zone = scoped_zone(caller, zone_id)
     conditions: list[Any] = []
     if zone is not None:
@@ -74,7 +86,8 @@ async def pipeline_summary(
     ).all()
     stays = [StageStay(Stage(r.from_stage), int(r.days_in_previous_stage or 0)) for r in stay_rows]
     figures = summarize_pipeline(projects, stays)
-    chain_names = dict((await session.execute(select(col(Chain.code), col(Chain.name)))).tuples().all())
+    if names is None:
+        names = await chain_names(session)
 
     def group(g: GroupFigures, label: str) -> GroupOut:
         return GroupOut(
@@ -110,6 +123,23 @@ async def pipeline_summary(
             )
             for c in figures.conversions
         ],
-        by_chain=[group(g, chain_names.get(g.key, g.key) if g.key else "未归属产业链") for g in figures.by_chain],
+        by_chain=[group(g, names.get(g.key, g.key) if g.key else "未归属产业链") for g in figures.by_chain],
         by_chain_role=[group(g, g.key or "未认定") for g in figures.by_chain_role],
     )
+
+
+async def pipeline_summary_by_zone(
+    session: AsyncSession, caller: Principal, zone_ids: Sequence[str]
+) -> PipelineSummaryByZoneOut:
+    """Several zones' summaries in one request (the city dashboard), each exactly the one-zone summary.
+
+    Duplicates collapse keeping the first-seen order. Every zone is scoped before anything is read, so a
+    zone's staff naming any other zone is refused (403) for the whole request. The service keeps no
+    registry of zones: an unknown zone is an empty summary, never missing.
+    """
+    zones = list(dict.fromkeys(zone_ids))
+    for zone in zones:
+        scoped_zone(caller, zone)
+    names = await chain_names(session)
+    items = [await pipeline_summary(session, caller, zone_id=zone, names=names) for zone in zones]
+    return PipelineSummaryByZoneOut(items=items, missing=[])

@@ -483,3 +483,14 @@ class PipelineSummaryOut(BaseModel):
     conversions: list[ConversionOut]
     by_chain: list[GroupOut]
     by_chain_role: list[GroupOut]
+
+
+class PipelineSummaryByZoneOut(BaseModel):
+    """Several zones' pipeline summaries in one answer (the city dashboard reads them all at once)."""
+
+    items: list[PipelineSummaryOut] = Field(
+        description="各功能区的汇总，按请求顺序（重复的功能区只出现一次）；每项与单个功能区的汇总相同"
+    )
+    missing: list[str] = Field(
+        description="单个功能区汇总会答 404 的功能区（招商服务不维护功能区名录，始终为空；为与其他服务的批量接口一致而保留）"
+    )
