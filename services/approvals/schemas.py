@@ -522,3 +522,13 @@ class SummaryOut(BaseModel):
     average_score: float | None
     satisfaction_rate: float | None = Field(description="满意率：评分 3 分及以上的占比")
     open_follow_ups: int
+
+
+class SummaryByZoneOut(BaseModel):
+    """Several zones' summaries in one answer (the city dashboard asks once, not once per zone)."""
+
+    items: list[SummaryOut] = Field(description="各功能区的审批汇总，按请求顺序（重复的功能区只出现一次）")
+    missing: list[str] = Field(
+        default_factory=list,
+        description="本服务无记录的功能区（单区汇总会答 404 的）；审批服务没有功能区名录，总是为空",
+    )
