@@ -11,7 +11,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from chassis.auth import Principal, require
+from chassis.auth import Principal, ZoneIds, require
 from chassis.clock import clock_of, local_date
 from chassis.idempotency import Idempotency
 from chassis.pagination import Page, Pagination
@@ -38,6 +38,7 @@ from services.hr.schemas import (
     ExemptionOut,
     ExpiringAppointmentsPage,
     FinalizeOut,
+    HeadcountByZoneOut,
     HeadcountOut,
     OfferOut,
     OpeningIn,
@@ -125,6 +126,20 @@ async def put_quota(body: QuotaIn, session: Session, caller: HrAdmin, zone_id: Z
 @router.get("/headcount", tags=[ORG], summary="员额、在聘与空缺（按部门）", response_model=HeadcountOut)
 async def get_headcount(session: Session, caller: HeadcountReader, zone_id: ZoneParam = None) -> Any:
     return await org.read_headcount(session, caller, acting_zone(caller, zone_id))
+
+
+@router.get(
+    "/headcount/zones", tags=[ORG], summary="多个功能区的员额、在聘与空缺（市级工作台一次取全）",
+    description=(
+        "一次请求取多个功能区的员额数据，每项与 GET /headcount?zone_id=… 对该功能区的回答相同，按请求顺序排列。"
+        "调用权限与单个查询相同，逐个功能区核对：本功能区用户只能指定本功能区（指定其他功能区则整个请求 403），"
+        "市级用户可指定任意功能区。missing 列出单个查询会答 404 的功能区。"
+    ),
+    response_model=HeadcountByZoneOut,
+)
+async def get_headcount_by_zone(session: Session, caller: HeadcountReader, zone_id: ZoneIds) -> Any:
+    zones = [acting_zone(caller, requested) for requested in zone_id]  # every zone allowed before any is read
+    return await org.read_headcounts(session, caller, zones)
 
 
 @router.get("/pay-bands", tags=[ORG], summary="职级薪酬带", response_model=list[PayBandOut])

@@ -1,5 +1,6 @@
 """Use cases of the organisation: departments, the headcount quota (员额总控), pay bands, positions,
-and the headcount figures (``GET /headcount`` and ``zone.hr.headcount.changed.v1``).
+and the headcount figures (``GET /headcount``, several zones at once for the city dashboard, and
+``zone.hr.headcount.changed.v1``).
 
 Every change that moves the quota, the posts or the people serving ends with
 :func:`publish_headcount`, which writes the zone's current figures as an event in the same
@@ -9,7 +10,7 @@ concurrent requests cannot both take the last post on PostgreSQL (SQLite seriali
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,6 +32,7 @@ from services.hr.schemas import (
     DepartmentIn,
     DepartmentOut,
     DepartmentPatch,
+    HeadcountByZoneOut,
     HeadcountOut,
     PayBandBrief,
     PayBandIn,
@@ -150,6 +152,24 @@ async def read_headcount(session: AsyncSession, caller: Principal, zone_id: str)
     result = await headcount(session, zone_id)
     await record_audit(session, caller, "headcount.read", entity_type="zone", entity_id=zone_id, zone_id=zone_id)
     return result
+
+
+async def read_headcounts(session: AsyncSession, caller: Principal, zone_ids: Sequence[str]) -> HeadcountByZoneOut:
+    """Several zones' headcount in one request (the city dashboard), in the order given.
+
+    The caller's access to every zone is settled before (the route resolves each one as the single
+    ``GET /headcount`` does). Each item is exactly :func:`read_headcount`'s answer for its zone, audited
+    the same way. A zone that read would refuse as not found is listed in ``missing`` instead of
+    failing the others; today none is, since a zone without a quota reads as zeros.
+    """
+    items: list[HeadcountOut] = []
+    missing: list[str] = []
+    for zone_id in zone_ids:
+        try:
+            items.append(await read_headcount(session, caller, zone_id))
+        except NotFound:
+            missing.append(zone_id)
+    return HeadcountByZoneOut(items=items, missing=missing)
 
 
 # --- departments ------------------------------------------------------------------------------------

@@ -164,6 +164,17 @@ class HeadcountOut(BaseModel):
     departments: list[DepartmentHeadcountOut]
 
 
+class HeadcountByZoneOut(BaseModel):
+    """Several zones' headcount in one answer, for the city dashboard (one request instead of one per zone)."""
+
+    items: list[HeadcountOut] = Field(
+        description="各功能区的员额、在聘与空缺，按请求顺序（重复的功能区只出现一次）；每项与 GET /headcount 对该功能区的回答相同"
+    )
+    missing: list[str] = Field(
+        description="单个查询（GET /headcount）会答 404 的功能区；目前总为空：未设员额的功能区按 0 作答"
+    )
+
+
 # --- pay bands and positions ---------------------------------------------------------------------
 
 
