@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from chassis.auth import Caller, Principal, require
+from chassis.auth import Caller, Principal, ZoneIds, require
 from chassis.idempotency import Idempotency
 from chassis.pagination import Page, Pagination
 from chassis.service import Ctx, Session
@@ -39,6 +39,7 @@ from services.stats.schemas import (
     RuleIn,
     RuleOut,
     SeriesOut,
+    SummaryByZoneOut,
     SummaryOut,
     TargetIn,
     TargetOut,
@@ -57,7 +58,8 @@ SummaryReader = Annotated[Principal, Depends(require(LEADER, STATS, ADMIN))]
 Filer = Annotated[Principal, Depends(require(STATS, ADMIN, kinds=("enterprise", "staff", "admin")))]
 ReportReader = Annotated[Principal, Depends(require(STATS, ADMIN, LEADER, kinds=("enterprise", "staff", "admin")))]
 ReportId = Annotated[str, Path(max_length=36, description="报表编号")]
-ZonePath = Annotated[str, Path(max_length=64, description="功能区编号")]
+ZONE_ID_MAX_LENGTH = 64
+ZonePath = Annotated[str, Path(max_length=ZONE_ID_MAX_LENGTH, description="功能区编号")]
 Year = Annotated[int, Path(ge=2000, le=2100, description="考核年度")]
 
 T_ZONES = "功能区 zones"
@@ -83,6 +85,27 @@ def _settings(ctx: Any) -> StatsSettings:
 @router.get("/zones", tags=[T_ZONES], summary="功能区名录（来自平台目录的投影）", response_model=list[ZoneOut])
 async def list_zones(session: Session, caller: Caller) -> list[ZoneOut]:
     return await service.list_zones(session, caller)
+
+
+# Declared before every /zones/{zone_id}… route, so that "summaries" is never taken for a zone ID.
+@router.get(
+    "/zones/summaries",
+    tags=[T_SUMMARIES],
+    summary="多个功能区的统计汇总（市级工作台一次取全）",
+    description=(
+        "一次请求取多个功能区同一报告期的统计汇总，每项与 GET /zones/{zone_id}/summary?period=… 对该功能区的回答相同，"
+        "按请求顺序排列。调用权限与单区汇总相同，逐个功能区核对：本功能区用户只能指定本功能区（指定其他功能区则整个请求 403），"
+        "市级用户可指定任意功能区。missing 列出统计服务没有记录、单区汇总会答 404 的功能区。"
+    ),
+    response_model=SummaryByZoneOut,
+)
+async def zone_summaries(
+    session: Session,
+    caller: SummaryReader,
+    zone_id: ZoneIds,
+    period: str = Query(max_length=7, description="报告期：2026-10、2026-Q3 或 2026"),
+) -> SummaryByZoneOut:
+    return await summaries.zone_summaries(session, caller, zone_id, period)
 
 
 @router.get("/indicators", tags=[T_INDICATORS], summary="指标体系", response_model=list[IndicatorOut])

@@ -330,6 +330,15 @@ class SummaryOut(BaseModel):
     indicators: list[IndicatorSummaryOut]
 
 
+class SummaryByZoneOut(BaseModel):
+    """Several zones' summaries for one period in one answer (the city dashboard asks once, not once per zone)."""
+
+    items: list[SummaryOut] = Field(
+        description="各功能区的统计汇总，按请求顺序（重复的功能区只出现一次）；每项与 GET /zones/{zone_id}/summary 对该功能区的回答相同"
+    )
+    missing: list[str] = Field(description="统计服务没有记录的功能区（单区汇总会答 404 的），按请求顺序")
+
+
 class SeriesPointOut(BaseModel):
     period: str
     value: float | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.audit import record_audit
 from chassis.auth import Principal, scoped_zone
-from chassis.errors import FieldError, Unprocessable
+from chassis.errors import FieldError, NotFound, Unprocessable
 from services.stats import repository as repo
 from services.stats.domain import (
     SOURCE_LABELS,
     Aggregation,
+    IndicatorDef,
     percent_change,
     split_value,
     target_progress,
@@ -39,6 +41,7 @@ from services.stats.schemas import (
     PartnerShareOut,
     SeriesOut,
     SeriesPointOut,
+    SummaryByZoneOut,
     SummaryOut,
 )
 from services.stats.service import fmt, known_zone, parse_period
@@ -49,10 +52,23 @@ async def _zone_for_reader(session: AsyncSession, principal: Principal, zone_id:
     return await known_zone(session, zone_id, invalid=False)
 
 
-async def zone_summary(session: AsyncSession, principal: Principal, zone_id: str, period_text: str) -> SummaryOut:
+async def zone_summary(
+    session: AsyncSession,
+    principal: Principal,
+    zone_id: str,
+    period_text: str,
+    *,
+    defs: dict[str, IndicatorDef] | None = None,
+) -> SummaryOut:
+    """One zone's summary for a period: value, 环比, 同比, year to date, target progress, partner shares.
+
+    ``defs`` are the indicator definitions (:func:`repo.indicator_defs`) when the caller has read them
+    already in this session (several zones in one request); otherwise they are read here.
+    """
     zone = await _zone_for_reader(session, principal, zone_id)
     period = parse_period(period_text)
-    defs = await repo.indicator_defs(session)
+    if defs is None:
+        defs = await repo.indicator_defs(session)
     applicable = [d for d in defs.values() if d.period_type.rank <= period.type.rank]
     previous, last_year = period.previous(), period.same_period_last_year()
     cells = await repo.cells_for(session, zone.zone_id, {period.year, period.year - 1}, [d.code for d in applicable])
@@ -109,6 +125,31 @@ async def zone_summary(session: AsyncSession, principal: Principal, zone_id: str
         partners=[PartnerOut(district=p["district"], share_percent=float(p["share_percent"])) for p in partners],
         indicators=rows,
     )
+
+
+async def zone_summaries(session: AsyncSession, principal: Principal, zone_ids: Sequence[str], period_text: str) -> SummaryByZoneOut:
+    """Several zones' summaries for one period in one request, for the city dashboard.
+
+    Repeated zones collapse, keeping the order they were first named. Every zone is scoped before
+    anything is read, so a zone's staff naming any other zone is refused (403) for the whole request;
+    then the period is checked once (422 naming ``period``). Each item is exactly what
+    :func:`zone_summary` answers for its zone alone; the indicator definitions, the same for every
+    zone, are read once. A zone the single summary would answer 404 for (no zone record here) is
+    listed in ``missing`` instead of failing the others.
+    """
+    zones = list(dict.fromkeys(zone_ids))
+    for zone_id in zones:
+        scoped_zone(principal, zone_id)
+    parse_period(period_text)
+    defs = await repo.indicator_defs(session)
+    items: list[SummaryOut] = []
+    missing: list[str] = []
+    for zone_id in zones:
+        try:
+            items.append(await zone_summary(session, principal, zone_id, period_text, defs=defs))
+        except NotFound:
+            missing.append(zone_id)
+    return SummaryByZoneOut(items=items, missing=missing)
 
 
 async def zone_series(
