@@ -4,8 +4,8 @@ measured in the same run with the same token and the same load generator.
 Every app runs as its own process (the broker, the gateway and the four services, demo data seeded;
 PostgreSQL databases when ``BENCH_DATABASE_URL``/``TEST_DATABASE_URL`` names a server, else SQLite).
 For a zone leader (成都芯谷) the dashboard makes four backend calls at once (pipeline, approvals
-summary, headcount, statistics summary); for a city leader it makes those for every zone plus the
-city pipeline and the ranking. Each of those calls is also measured directly against its service;
+summary, headcount, statistics summary); for a city leader it makes one batch call per service for
+every zone at once, plus the city pipeline and this and last year's assessment. Each of those calls is also measured directly against its service;
 the slowest p95 among them is the ceiling. Interleaved twice, best of two.
 
 Target (issue 9): dashboard p95 ≤ 1.25× the slowest single call (backends called concurrently over
@@ -49,21 +49,29 @@ def zone_calls(platform: Platform, zone_id: str, period: str) -> dict[str, str]:
     }
 
 
+def city_calls(platform: Platform, zone_ids: list[str], period: str) -> dict[str, str]:
+    """The four batch calls :func:`gateway.aggregation.city_figures` makes for every zone at once."""
+    zones = "&".join(f"zone_id={quote(z, safe='')}" for z in zone_ids)
+    return {
+        "investment /pipeline/summary/zones": f"{platform.url('investment')}/pipeline/summary/zones?{zones}",
+        "approvals /summary/zones": f"{platform.url('approvals')}/summary/zones?{zones}",
+        "hr /headcount/zones": f"{platform.url('hr')}/headcount/zones?{zones}",
+        "stats /zones/summaries": f"{platform.url('stats')}/zones/summaries?{zones}&period={period}",
+    }
+
+
 def backend_calls(platform: Platform, dashboard: dict[str, Any], token: str) -> dict[str, str]:
     """Every backend call the dashboard just answered made (read from its own answer: which zones, which period)."""
     period = str(dashboard["period"])
-    calls: dict[str, str] = {}
-    for zone in dashboard["zones"]:
-        calls.update(zone_calls(platform, zone["zone_id"], period))
-    if dashboard["scope"] == "city":
-        calls["investment /pipeline/summary (city)"] = f"{platform.url('investment')}/pipeline/summary"
-        year = int(period[:4])
-        with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
-            # The ranking: this year's assessment, or last year's while this one is not published.
-            if client.get(f"{platform.url('stats')}/assessments/{year}").status_code == 404:
-                calls[f"stats /assessments/{year} (404)"] = f"{platform.url('stats')}/assessments/{year}"
-                year -= 1
-        calls[f"stats /assessments/{year}"] = f"{platform.url('stats')}/assessments/{year}"
+    zone_ids = [zone["zone_id"] for zone in dashboard["zones"]]
+    if dashboard["scope"] != "city":
+        return {name: url for zone_id in zone_ids for name, url in zone_calls(platform, zone_id, period).items()}
+    calls = city_calls(platform, zone_ids, period)
+    calls["investment /pipeline/summary (city)"] = f"{platform.url('investment')}/pipeline/summary"
+    year = int(period[:4])
+    # The ranking: this year's and last year's assessments, both asked at once.
+    calls[f"stats /assessments/{year}"] = f"{platform.url('stats')}/assessments/{year}"
+    calls[f"stats /assessments/{year - 1}"] = f"{platform.url('stats')}/assessments/{year - 1}"
     return calls
 
 

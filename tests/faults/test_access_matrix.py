@@ -151,6 +151,7 @@ INVESTMENT_OPS: dict[str, Op] = {
         STAFF, zoned=True, body=j({"escalated_to": "双流区人民政府", "reason": "访问矩阵"}), reread="/issues/{issue_id}"
     ),
     "GET /pipeline/summary": Op(STAFF),
+    "GET /pipeline/summary/zones": Op(STAFF, zoned=True),
 }
 
 APPROVALS, APPROVALS_ADMIN = "approvals", "approvals-admin"
@@ -250,6 +251,7 @@ APPROVALS_OPS: dict[str, Op] = {
         ROLE, (APPROVALS,), zoned=True, zone=Z2, body=j({"callback_note": "访问矩阵"}), reread="/follow-ups"
     ),
     "GET /summary": Op(STAFF),
+    "GET /summary/zones": Op(STAFF, zoned=True),
 }
 
 HR_ADMIN, DEPT_HEAD, LEADER, STATS = "hr-admin", "dept-head", "leader", "stats"
@@ -266,6 +268,7 @@ HR_OPS: dict[str, Op] = {
     "GET /quota": Op(STAFF, zoned=True),
     "PUT /quota": Op(ROLE, (HR_ADMIN,), zoned=True, body=lambda w: {"total": 999}, reread="/quota" + Q1),
     "GET /headcount": Op(ROLE, (LEADER, HR_ADMIN, DEPT_HEAD, STATS), zoned=True),
+    "GET /headcount/zones": Op(ROLE, (LEADER, HR_ADMIN, DEPT_HEAD, STATS), zoned=True),
     "GET /pay-bands": Op(STAFF, zoned=True),
     "PUT /pay-bands/{grade}": Op(
         ROLE, (HR_ADMIN,), zoned=True,
@@ -402,6 +405,7 @@ STATS_OPS: dict[str, Op] = {
         ROLE, (STATS,), zoned=True, body=j({"period": "2099-01", "values": {"employees": 1}}),
     ),
     "GET /zones/{zone_id}/summary": Op(ROLE, (LEADER, STATS, STATS_ADMIN), zoned=True),
+    "GET /zones/summaries": Op(ROLE, (LEADER, STATS, STATS_ADMIN), zoned=True),
     "GET /zones/{zone_id}/summary/export": Op(ROLE, (LEADER, STATS, STATS_ADMIN), zoned=True),
     "GET /zones/{zone_id}/series": Op(ROLE, (LEADER, STATS, STATS_ADMIN), zoned=True),
     "POST /admin/aggregates/rebuild": Op(ROLE, (STATS_ADMIN,)),
@@ -417,6 +421,11 @@ MATRIX: dict[str, dict[str, Op]] = {
 QUERY: dict[tuple[str, str], str] = {
     ("approvals", "GET /commitment-eligibility"): "?zone_id=" + Z1 + "&item_codes={code}",
     ("stats", "GET /zones/{zone_id}/summary"): "?period=2026-10",
+    # The city dashboard's batch reads name their zones (zone 1 here) in repeated zone_id parameters.
+    ("investment", "GET /pipeline/summary/zones"): "?zone_id=" + Z1,
+    ("approvals", "GET /summary/zones"): "?zone_id=" + Z1,
+    ("hr", "GET /headcount/zones"): "?zone_id=" + Z1,
+    ("stats", "GET /zones/summaries"): "?zone_id=" + Z1 + "&period=2026-10",
     ("stats", "GET /zones/{zone_id}/summary/export"): "?period=2026-10",
     ("stats", "GET /zones/{zone_id}/series"): "?indicator=employees&from=2026-01&to=2026-10",
 }

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse
 from chassis.auth import JwksVerifier, SigningKey
 from chassis.broker import free_port
 from chassis.db import Database
-from chassis.errors import DomainError
+from chassis.errors import DomainError, Forbidden, NotFound
 from gateway.app import create_app
 from gateway.definition import DEFINITION
 from gateway.models import SigningKeyRecord
@@ -238,6 +238,7 @@ class ContractControls:
     #: that makes its calls one after another never gets there, whatever the machine's speed.
     hold_until_in_flight: int = 0
     hold_timeout_s: float = 10.0
+    stats_unknown_zones: set[str] = field(default_factory=set)  # zones the statistics service has no record of
     in_flight: int = 0
     max_in_flight: int = 0
     _all_in: asyncio.Event | None = None
@@ -305,32 +306,71 @@ def contract_app(jwks: dict[str, Any], controls: ContractControls) -> FastAPI:
         return {"items": [{"id": "r-1", "period": "2026-01", "status": request.query_params.get("status")}], "total": 1,
                 "page": 1, "size": 20}
 
+    # The four per-zone figures of the dashboard, each also as a batch over repeated zone_id values
+    # ({"items": [...], "missing": [...]}), as the services answer them.
+    def pipeline_for(who: dict[str, Any], zone_id: str | None) -> dict[str, Any]:
+        if who["zone"] and zone_id != who["zone"]:
+            raise Forbidden("other zone", "other zone")
+        return {"zone_id": zone_id, "stages": [{"stage": "signed", "label": "签约", "count": 3, "agreed_investment_wan": 12000.0}]}
+
+    def summary_for(_who: dict[str, Any], zone_id: str | None) -> dict[str, Any]:
+        return {"zone_id": zone_id, "by_status": {"accepted": 4}, "alerts": {"yellow": 1, "red": 1},
+                "on_time_rate": 0.95, "average_working_days": 6.5, "backlog": 4}
+
+    def headcount_for(who: dict[str, Any], zone_id: str | None) -> dict[str, Any]:
+        if who["kind"] == "staff" and not who["roles"] & {"leader", "hr-admin"}:  # leaders and HR staff only
+            raise Forbidden("no", "no")
+        return {"zone_id": zone_id, "total_quota": 120, "total_filled": 101, "total_vacancies": 19, "departments": []}
+
+    def statistics_for(_who: dict[str, Any], zone_id: str, period: str | None) -> dict[str, Any]:
+        if zone_id in controls.stats_unknown_zones:
+            raise NotFound("功能区不存在", "Zone not found")
+        return {"zone_id": zone_id, "period": period, "indicators": []}
+
+    def batch(answer: Callable[[str], dict[str, Any]], request: Request) -> dict[str, Any]:
+        items, missing = [], []
+        for zone_id in request.query_params.getlist("zone_id"):
+            try:
+                items.append(answer(zone_id))
+            except NotFound:
+                missing.append(zone_id)
+        return {"items": items, "missing": missing}
+
     @app.get("/pipeline/summary")
     async def pipeline(request: Request) -> dict[str, Any]:
+        return pipeline_for(await caller(request), request.query_params.get("zone_id"))
+
+    @app.get("/pipeline/summary/zones")
+    async def pipeline_zones(request: Request) -> dict[str, Any]:
         who = await caller(request)
-        zone_id = request.query_params.get("zone_id")
-        if who["zone"] and zone_id != who["zone"]:
-            return JSONResponse({"detail": "other zone"}, status_code=403)  # type: ignore[return-value]
-        return {"zone_id": zone_id, "stages": [{"stage": "signed", "label": "签约", "count": 3, "agreed_investment_wan": 12000.0}]}
+        return batch(lambda z: pipeline_for(who, z), request)
 
     @app.get("/summary")
     async def summary(request: Request) -> dict[str, Any]:
-        await caller(request)
-        return {"zone_id": request.query_params.get("zone_id"), "by_status": {"accepted": 4}, "alerts": {"yellow": 1, "red": 1},
-                "on_time_rate": 0.95, "average_working_days": 6.5, "backlog": 4}
+        return summary_for(await caller(request), request.query_params.get("zone_id"))
+
+    @app.get("/summary/zones")
+    async def summary_zones(request: Request) -> dict[str, Any]:
+        who = await caller(request)
+        return batch(lambda z: summary_for(who, z), request)
 
     @app.get("/headcount")
     async def headcount(request: Request) -> dict[str, Any]:
+        return headcount_for(await caller(request), request.query_params.get("zone_id"))
+
+    @app.get("/headcount/zones")
+    async def headcount_zones(request: Request) -> dict[str, Any]:
         who = await caller(request)
-        if who["kind"] == "staff" and not who["roles"] & {"leader", "hr-admin"}:  # leaders and HR staff only
-            return JSONResponse({"detail": "no"}, status_code=403)  # type: ignore[return-value]
-        return {"zone_id": request.query_params.get("zone_id"), "total_quota": 120, "total_filled": 101,
-                "total_vacancies": 19, "departments": []}
+        return batch(lambda z: headcount_for(who, z), request)
+
+    @app.get("/zones/summaries")
+    async def zone_summaries(request: Request) -> dict[str, Any]:
+        who = await caller(request)
+        return batch(lambda z: statistics_for(who, z, request.query_params.get("period")), request)
 
     @app.get("/zones/{zone_id}/summary")
     async def zone_summary(zone_id: str, request: Request) -> dict[str, Any]:
-        await caller(request)
-        return {"zone_id": zone_id, "period": request.query_params.get("period"), "indicators": []}
+        return statistics_for(await caller(request), zone_id, request.query_params.get("period"))
 
     @app.get("/assessments/{year}")
     async def assessments(year: int, request: Request) -> Any:

@@ -73,7 +73,7 @@ async def test_a_part_the_caller_may_not_see_is_named_forbidden_not_missing(gate
 
 
 async def test_a_city_leader_sees_every_zone_with_a_ranking_fetched_concurrently(gateway_factory, http_server):
-    every_call = 3 * 4 + 3  # four per zone, the city pipeline, this year's and last year's assessment
+    every_call = 4 + 3  # one per service for all zones, the city pipeline, this year's and last year's assessment
     controls = ContractControls(hold_until_in_flight=every_call)
     gw = await platform_with_contract_services(gateway_factory, http_server, controls)
     headers = await gw.headers("city.leader")
@@ -85,6 +85,9 @@ async def test_a_city_leader_sees_every_zone_with_a_ranking_fetched_concurrently
     assert board["ranking"]["year"] == 2025  # 2026 not published yet: the latest one
     assert board["pipeline_total"]["zone_id"] is None
     assert len(controls.calls) == every_call
+    batched = {c["path"]: c["query"] for c in controls.calls if c["path"].endswith(("/zones", "/summaries"))}
+    assert set(batched) == {"/pipeline/summary/zones", "/summary/zones", "/headcount/zones", "/zones/summaries"}
+    assert all(z["approvals"]["zone_id"] == z["zone_id"] and z["statistics"]["period"] == "2026" for z in board["zones"])
     assert controls.max_in_flight == every_call, f"only {controls.max_in_flight} of {every_call} backend calls were in flight at once"
     controls.hold_until_in_flight = 0
     one = await gw.client.get("/api/dashboard", headers=headers, params={"zone_id": "tf-biotown"})
@@ -111,3 +114,14 @@ async def test_no_assessment_published_yet_is_no_ranking_not_a_missing_part(gate
     board = (await gw.client.get("/api/dashboard", headers=await gw.headers("city.leader"), params={"period": "2027"})).json()
     assert board["ranking"] is None
     assert board["partial"] == [] and board["forbidden"] == []
+
+
+async def test_a_zone_the_statistics_service_does_not_know_lacks_only_its_statistics(gateway_factory, http_server):
+    controls = ContractControls(stats_unknown_zones={"jj-chunxi"})
+    gw = await platform_with_contract_services(gateway_factory, http_server, controls)
+    board = (await gw.client.get("/api/dashboard", headers=await gw.headers("city.leader"))).json()
+    zones = {z["zone_id"]: z for z in board["zones"]}
+    assert zones["jj-chunxi"]["statistics"] is None and zones["jj-chunxi"]["partial"] == ["stats"]
+    assert zones["jj-chunxi"]["headcount"]["zone_id"] == "jj-chunxi"
+    assert zones["cd-xingu"]["statistics"]["zone_id"] == "cd-xingu" and zones["cd-xingu"]["partial"] == []
+    assert board["partial"] == ["stats"]
