@@ -61,6 +61,7 @@ ReportId = Annotated[str, Path(max_length=36, description="报表编号")]
 ZONE_ID_MAX_LENGTH = 64
 ZonePath = Annotated[str, Path(max_length=ZONE_ID_MAX_LENGTH, description="功能区编号")]
 Year = Annotated[int, Path(ge=2000, le=2100, description="考核年度")]
+PeriodQuery = Annotated[str, Query(max_length=7, description="报告期：2026-10、2026-Q3 或 2026")]
 
 T_ZONES = "功能区 zones"
 T_INDICATORS = "指标体系 indicators"
@@ -103,7 +104,7 @@ async def zone_summaries(
     session: Session,
     caller: SummaryReader,
     zone_id: ZoneIds,
-    period: str = Query(max_length=7, description="报告期：2026-10、2026-Q3 或 2026"),
+    period: PeriodQuery,
 ) -> SummaryByZoneOut:
     return await summaries.zone_summaries(session, caller, zone_id, period)
 
@@ -277,7 +278,7 @@ async def zone_summary(
     zone_id: ZonePath,
     session: Session,
     caller: SummaryReader,
-    period: str = Query(max_length=7, description="报告期：2026-10、2026-Q3 或 2026"),
+    period: PeriodQuery,
 ) -> SummaryOut:
     return await summaries.zone_summary(session, caller, zone_id, period)
 

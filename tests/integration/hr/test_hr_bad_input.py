@@ -48,6 +48,10 @@ async def test_malformed_requests_are_answered_with_problem_details_and_change_n
         r = await hr.client.request(method, path, json={"reason": "term_end"} if method == "POST" else None, headers=hr.admin)
         assert r.status_code in (404, 422), (path, r.status_code, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+    # An empty zone is no zone: refused by name, not read as a zone called "" (city-level readers got zeros).
+    for path in ("/headcount?zone_id=", "/departments?zone_id="):
+        r = await hr.client.get(path, headers=hr.admin)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["zone_id"], (path, r.text)
     not_json = await hr.client.post("/staff", content=b"{not json", headers={**hr.admin, "content-type": "application/json"})
     assert not_json.status_code == 422
     after = [await hr.count(t) for t in (Department.__table__, Position.__table__, Staff.__table__, Appointment.__table__, outbox_event, audit_log)]
