@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from chassis.auth import Principal, scoped_zone
+from chassis.auth import Principal, scoped_zone, scoped_zones
 from chassis.clock import local_time
 from chassis.errors import Forbidden, NotFound
 from chassis.pagination import PageParams, paginate
@@ -505,9 +505,7 @@ async def summary_by_zone(
     missing, and ``missing`` is always empty."""
     if caller.is_enterprise:
         raise Forbidden("企业账户不能查看功能区汇总", "Enterprises cannot read zone summaries")
-    zones = list(dict.fromkeys(zone_ids))
-    for zone_id in zones:
-        scoped_zone(caller, zone_id)
+    zones = scoped_zones(caller, zone_ids)
     items = [
         await summary(session, caller, today=today, zone_id=zone_id, date_from=date_from, date_to=date_to)
         for zone_id in zones

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from chassis.auth import Principal, scoped_zone
+from chassis.auth import Principal, scoped_zone, scoped_zones
 from services.investment.domain import (
     STAGE_LABELS,
     ChainRole,
@@ -137,9 +137,7 @@ async def pipeline_summary_by_zone(
     zone's staff naming any other zone is refused (403) for the whole request. The service keeps no
     registry of zones: an unknown zone is an empty summary, never missing.
     """
-    zones = list(dict.fromkeys(zone_ids))
-    for zone in zones:
-        scoped_zone(caller, zone)
+    zones = scoped_zones(caller, zone_ids)
     names = await chain_names(session)
     items = [await pipeline_summary(session, caller, zone_id=zone, names=names) for zone in zones]
     return PipelineSummaryByZoneOut(items=items, missing=[])

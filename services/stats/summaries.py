@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chassis.audit import record_audit
-from chassis.auth import Principal, scoped_zone
+from chassis.auth import Principal, scoped_zone, scoped_zones
 from chassis.errors import FieldError, NotFound, Unprocessable
 from services.stats import repository as repo
 from services.stats.domain import (
@@ -137,9 +137,7 @@ async def zone_summaries(session: AsyncSession, principal: Principal, zone_ids: 
     zone, are read once. A zone the single summary would answer 404 for (no zone record here) is
     listed in ``missing`` instead of failing the others.
     """
-    zones = list(dict.fromkeys(zone_ids))
-    for zone_id in zones:
-        scoped_zone(principal, zone_id)
+    zones = scoped_zones(principal, zone_ids)
     parse_period(period_text)
     defs = await repo.indicator_defs(session)
     items: list[SummaryOut] = []
